@@ -1,0 +1,31 @@
+/** The one place where error codes become process exit codes (as modern restic). */
+import type { ErrorCode } from '../core/errors.ts';
+
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  PARTIAL: 3,
+  NO_REPOSITORY: 10,
+  LOCKED: 11,
+  WRONG_PASSWORD: 12,
+  INTERRUPTED: 130,
+} as const;
+
+export function exitCodeFor(code: ErrorCode | undefined): number {
+  switch (code) {
+    case 'NO_REPOSITORY':
+      return EXIT.NO_REPOSITORY;
+    case 'REPO_LOCKED':
+      return EXIT.LOCKED;
+    case 'WRONG_PASSWORD':
+      return EXIT.WRONG_PASSWORD;
+    case 'USAGE':
+    case 'NO_PASSWORD':
+      return EXIT.USAGE;
+    case 'INTERRUPTED':
+      return EXIT.INTERRUPTED;
+    default:
+      return EXIT.ERROR;
+  }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * lifeboat's command line. The only module that reads argv and the environment, prints, and
+ * exits. Errors become one line (`lifeboat: <message> [CODE]` plus a hint) and an exit code
+ * from exit-codes.ts; a stack trace is printed only with LIFEBOAT_DEBUG=1.
+ */
+import { LifeboatError } from '../core/errors.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { runRepoCommand } from './repo-commands.ts';
+
+const USAGE = `lifeboat: backups you can restore, in restic's repository format
+
+Usage:
+  lifeboat repo init      --repo DIR
+  lifeboat repo backup    --repo DIR [--tag T] [--host H] [--exclude PAT] [--exclude-file F] PATH...
+  lifeboat repo backup    --repo DIR --stdin --stdin-filename NAME
+  lifeboat repo snapshots --repo DIR [--json]
+  lifeboat repo ls        --repo DIR SNAPSHOT [PATH]
+  lifeboat repo restore   --repo DIR SNAPSHOT[:SUBPATH] --target DIR [--include PAT] [--verify]
+  lifeboat repo check     --repo DIR [--read-data | --read-data-subset N/M]
+  lifeboat repo cat       --repo DIR config|key|index|snapshot|pack|blob [ID]
+
+Common options: --password-file F (or LIFEBOAT_PASSWORD_FILE / LIFEBOAT_PASSWORD; RESTIC_* also
+honoured), --json for machine-readable output. RESTIC_REPOSITORY is honoured for --repo.
+Exit codes: 0 ok, 1 error, 2 usage, 3 some files could not be read, 10 no repository,
+11 locked, 12 wrong password, 130 interrupted.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [group, ...rest] = argv;
+  if (!group || group === '--help' || group === '-h' || group === 'help') {
+    process.stdout.write(USAGE);
+    return group ? EXIT.OK : EXIT.USAGE;
+  }
+  if (group === 'repo') return runRepoCommand(rest, process.env);
+  throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
+}
+
+function fail(e: unknown): number {
+  if (e instanceof LifeboatError) {
+    process.stderr.write(`lifeboat: ${e.message} [${e.code}]\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return exitCodeFor(e.code);
+  }
+  if ((e as Error | undefined)?.name === 'AbortError') {
+    process.stderr.write('lifeboat: interrupted [INTERRUPTED]\n');
+    return EXIT.INTERRUPTED;
+  }
+  process.stderr.write(`lifeboat: internal error: ${(e as Error)?.message ?? String(e)} [INTERNAL]\n`);
+  if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
+  return EXIT.ERROR;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = fail(e);
+  },
+);

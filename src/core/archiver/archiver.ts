@@ -1,0 +1,375 @@
+/**
+ * Backup: walks the given paths and writes their content and metadata into the repository as
+ * trees and data blobs (design.rst "Trees and Data"), then a snapshot.
+ *
+ * Shape: like restic, every path keeps its absolute position: backing up /srv/share gives a
+ * root tree holding `srv`, whose subtree holds `share`; intermediate directories carry their
+ * real metadata. Incremental: a file whose size, mtime, ctime and inode equal those of the node
+ * at the same path in the parent snapshot (and whose blobs are all still indexed) is not read.
+ * Unreadable entries are reported as findings and counted; they never abort the run.
+ * Chunk sealing is pipelined through the BlobSaver's worker pool; the walk never waits for a
+ * blob unless the in-flight budget is used up.
+ */
+import { promises as fsp, type BigIntStats } from 'node:fs';
+import * as path from 'node:path';
+import { hostname as osHostname, userInfo } from 'node:os';
+import { LifeboatError } from '../errors.ts';
+import { hashId, type Id, type SnapshotId, type TreeId } from '../ids.ts';
+import type { Repository } from '../repository/repository.ts';
+import type { BlobSaver } from '../repository/blob-saver.ts';
+import { decodeTree, encodeTree, type TreeNode } from '../format/tree.ts';
+import type { Snapshot } from '../format/snapshot.ts';
+import { chunkFile, chunkStream } from './chunk-source.ts';
+import { nodeFromStat } from './node-from-stat.ts';
+import { formatGoTime } from '../crypto/time-now.ts';
+
+export interface ExcludeMatcher {
+  excludes(path: string): boolean;
+}
+
+export type BackupEvent =
+  | { readonly type: 'progress'; readonly files: number; readonly bytes: number; readonly totalFiles?: number; readonly totalBytes?: number; readonly errors: number }
+  | { readonly type: 'error'; readonly path: string; readonly message: string };
+
+export interface BackupOptions {
+  readonly paths?: readonly string[];
+  readonly stdin?: { readonly stream: AsyncIterable<Uint8Array>; readonly filename: string };
+  readonly exclude?: ExcludeMatcher;
+  readonly excludePatterns?: readonly string[];
+  readonly tags?: readonly string[];
+  readonly host?: string;
+  /** Parent snapshot for change detection; undefined means "choose the latest with the same host and paths". */
+  readonly parent?: SnapshotId | null;
+  readonly onEvent?: (e: BackupEvent) => void;
+  readonly signal?: AbortSignal;
+  readonly time?: Date;
+  readonly scanTotals?: boolean;
+}
+
+export interface BackupSummary {
+  readonly snapshotId: SnapshotId;
+  readonly parent: SnapshotId | undefined;
+  readonly filesNew: number;
+  readonly filesChanged: number;
+  readonly filesUnmodified: number;
+  readonly dirs: number;
+  readonly dataBlobs: number;
+  readonly treeBlobs: number;
+  readonly dataAdded: number;
+  readonly totalFilesProcessed: number;
+  readonly totalBytesProcessed: number;
+  readonly errors: readonly { path: string; message: string }[];
+}
+
+interface VDir {
+  readonly children: Map<string, VDir>;
+  target: boolean;
+}
+
+export class Archiver {
+  private readonly saver: BlobSaver;
+  private readonly pol: bigint;
+  private readonly errors: { path: string; message: string }[] = [];
+  private readonly c = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, files: 0, bytes: 0 };
+  private totals: { files: number; bytes: number } | undefined;
+  private lastEmit = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly opts: BackupOptions,
+  ) {
+    this.saver = repo.blobSaver();
+    this.pol = repo.config.chunkerPolynomial;
+  }
+
+  async run(): Promise<BackupSummary> {
+    const o = this.opts;
+    const start = o.time ?? new Date();
+    const host = o.host ?? osHostname();
+    let paths: string[];
+    let rootTree: TreeId;
+    let parentId: SnapshotId | undefined;
+    if (o.stdin) {
+      const name = o.stdin.filename;
+      if (!name || name.includes('/') || name === '.' || name === '..') {
+        throw new LifeboatError('USAGE', `Invalid --stdin-filename ${JSON.stringify(name)}: give a plain file name`);
+      }
+      paths = ['/' + name];
+      rootTree = await this.stdinTree(name, o.stdin.stream, start);
+    } else {
+      paths = normalisePaths(o.paths ?? []);
+      if (paths.length === 0) throw new LifeboatError('USAGE', 'Nothing to back up: give at least one path');
+      for (const p of paths) {
+        try {
+          await fsp.lstat(p);
+        } catch (e) {
+          throw new LifeboatError('NOT_FOUND', `Cannot back up ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+        }
+      }
+      parentId = await this.chooseParent(paths, host);
+      const parentTree = parentId ? (await this.repo.loadSnapshot(parentId)).tree : undefined;
+      if (o.scanTotals) this.totals = await this.scan(paths);
+      const root: VDir = { children: new Map(), target: false };
+      for (const p of paths) {
+        let d = root;
+        for (const comp of p.split('/').filter(Boolean)) {
+          let next = d.children.get(comp);
+          if (!next) {
+            next = { children: new Map(), target: false };
+            d.children.set(comp, next);
+          }
+          d = next;
+        }
+        d.target = true;
+      }
+      rootTree = await this.virtualTree(root, '/', parentTree);
+    }
+    this.emit(true);
+    await this.saver.flush();
+    let username = '';
+    let uid = 0;
+    let gid = 0;
+    try {
+      const u = userInfo();
+      username = u.username;
+      uid = u.uid;
+      gid = u.gid;
+    } catch {
+      /* no passwd entry */
+    }
+    const sn: Snapshot = {
+      time: formatGoTime(start),
+      parent: parentId,
+      tree: rootTree,
+      paths,
+      hostname: host,
+      username,
+      uid,
+      gid,
+      excludes: o.excludePatterns && o.excludePatterns.length > 0 ? [...o.excludePatterns] : undefined,
+      tags: o.tags && o.tags.length > 0 ? [...o.tags] : undefined,
+    };
+    const snapshotId = await this.repo.saveSnapshot(sn);
+    const st = this.saver.stats;
+    return {
+      snapshotId,
+      parent: parentId,
+      filesNew: this.c.filesNew,
+      filesChanged: this.c.filesChanged,
+      filesUnmodified: this.c.filesUnmodified,
+      dirs: this.c.dirs,
+      dataBlobs: st.dataBlobs,
+      treeBlobs: st.treeBlobs,
+      dataAdded: st.bytesAdded,
+      totalFilesProcessed: this.c.files,
+      totalBytesProcessed: this.c.bytes,
+      errors: this.errors,
+    };
+  }
+
+  private async chooseParent(paths: string[], host: string): Promise<SnapshotId | undefined> {
+    if (this.opts.parent === null) return undefined;
+    if (this.opts.parent) return this.opts.parent;
+    const key = [...paths].sort().join('\0');
+    let best: SnapshotId | undefined;
+    for (const s of await this.repo.listSnapshots({ onError: () => {} })) {
+      if (s.snapshot.hostname === host && [...s.snapshot.paths].sort().join('\0') === key) best = s.id;
+    }
+    return best;
+  }
+
+  private async scan(paths: string[]): Promise<{ files: number; bytes: number }> {
+    const t = { files: 0, bytes: 0 };
+    const walk = async (p: string): Promise<void> => {
+      if (this.opts.exclude?.excludes(p)) return;
+      let st;
+      try {
+        st = await fsp.lstat(p);
+      } catch {
+        return;
+      }
+      if (st.isDirectory()) {
+        let names: string[] = [];
+        try {
+          names = await fsp.readdir(p);
+        } catch {
+          return;
+        }
+        for (const n of names) await walk(path.join(p, n));
+      } else {
+        t.files++;
+        if (st.isFile()) t.bytes += st.size;
+      }
+    };
+    for (const p of paths) await walk(p);
+    return t;
+  }
+
+  private emit(force = false): void {
+    const now = Date.now();
+    if (!this.opts.onEvent || (!force && now - this.lastEmit < 200)) return;
+    this.lastEmit = now;
+    this.opts.onEvent({ type: 'progress', files: this.c.files, bytes: this.c.bytes, totalFiles: this.totals?.files, totalBytes: this.totals?.bytes, errors: this.errors.length });
+  }
+
+  private report(p: string | Buffer, e: unknown): void {
+    const ps = typeof p === 'string' ? p : p.toString('utf8');
+    const message = e instanceof Error ? ((e as NodeJS.ErrnoException).code ? `${(e as NodeJS.ErrnoException).code}: ${e.message}` : e.message) : String(e);
+    this.errors.push({ path: ps, message });
+    this.opts.onEvent?.({ type: 'error', path: ps, message });
+  }
+
+  private async loadParentNodes(tree: TreeId | undefined): Promise<Map<string, TreeNode>> {
+    const m = new Map<string, TreeNode>();
+    if (!tree) return m;
+    try {
+      for (const n of decodeTree(await this.repo.loadBlob('tree', tree))) m.set(n.name.toString('latin1'), n);
+    } catch {
+      /* a damaged parent only costs re-reading */
+    }
+    return m;
+  }
+
+  /** A directory on the way to a backup target: real metadata, children limited to the targets. */
+  private async virtualTree(d: VDir, abs: string, parentTree: TreeId | undefined): Promise<TreeId> {
+    const parentNodes = await this.loadParentNodes(parentTree);
+    const nodes: TreeNode[] = [];
+    for (const [name, child] of d.children) {
+      const childPath = abs === '/' ? '/' + name : abs + '/' + name;
+      const pn = parentNodes.get(Buffer.from(name).toString('latin1'));
+      if (child.target) {
+        const n = await this.archive(Buffer.from(childPath), Buffer.from(name), pn);
+        if (n) nodes.push(n);
+      } else {
+        let st: BigIntStats;
+        try {
+          st = await fsp.lstat(childPath, { bigint: true });
+        } catch (e) {
+          this.report(childPath, e);
+          continue;
+        }
+        const sub = await this.virtualTree(child, childPath, pn?.type === 'dir' ? (pn.subtree ?? undefined) : undefined);
+        const n = await nodeFromStat(Buffer.from(childPath), Buffer.from(name), st);
+        nodes.push({ ...n, subtree: sub });
+      }
+    }
+    return this.saveTree(nodes);
+  }
+
+  private async saveTree(nodes: TreeNode[]): Promise<TreeId> {
+    const bytes = encodeTree(nodes);
+    const id = hashId(bytes) as TreeId;
+    if (!this.saver.has('tree', id)) {
+      await this.saver.waitForCapacity();
+      this.saver.save('tree', id, new Uint8Array(bytes)).catch(() => {});
+    }
+    return id;
+  }
+
+  /** Archives one filesystem entry; returns its node, or undefined if excluded or unreadable. */
+  private async archive(abs: Buffer, name: Buffer, parent: TreeNode | undefined): Promise<TreeNode | undefined> {
+    this.opts.signal?.throwIfAborted();
+    const absStr = abs.toString('utf8');
+    if (this.opts.exclude?.excludes(absStr)) return undefined;
+    let st: BigIntStats;
+    try {
+      st = await fsp.lstat(abs, { bigint: true });
+    } catch (e) {
+      this.report(abs, e);
+      return undefined;
+    }
+    let node: TreeNode;
+    try {
+      node = await nodeFromStat(abs, name, st);
+    } catch (e) {
+      this.report(abs, e);
+      return undefined;
+    }
+    if (node.type === 'dir') {
+      this.c.dirs++;
+      let names: Buffer[];
+      try {
+        names = await fsp.readdir(abs, { encoding: 'buffer' });
+      } catch (e) {
+        this.report(abs, e);
+        return undefined;
+      }
+      names.sort(Buffer.compare);
+      const parentNodes = await this.loadParentNodes(parent?.type === 'dir' ? (parent.subtree ?? undefined) : undefined);
+      const children: TreeNode[] = [];
+      for (const n of names) {
+        const child = await this.archive(Buffer.concat([abs, Buffer.from(abs.length === 1 ? '' : '/'), n]), n, parentNodes.get(n.toString('latin1')));
+        if (child) children.push(child);
+      }
+      return { ...node, subtree: await this.saveTree(children) };
+    }
+    if (node.type !== 'file') {
+      this.c.files++;
+      this.emit();
+      return node;
+    }
+    this.c.files++;
+    if (parent && parent.type === 'file' && unchanged(parent, node) && parent.content && parent.content.every((id) => this.saver.has('data', id))) {
+      this.c.filesUnmodified++;
+      this.c.bytes += Number(node.size);
+      this.emit();
+      return { ...node, content: parent.content };
+    }
+    const content: Id[] = [];
+    let fh: fsp.FileHandle | undefined;
+    try {
+      fh = await fsp.open(abs, 'r');
+      const n = await chunkFile(this.pol, fh, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal);
+      node = { ...node, size: BigInt(n), content };
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      if (e instanceof LifeboatError) throw e;
+      this.report(abs, e);
+      return undefined;
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+    if (parent) this.c.filesChanged++;
+    else this.c.filesNew++;
+    this.emit();
+    return node;
+  }
+
+  private async saveData(id: Id, chunk: Uint8Array, content: Id[]): Promise<void> {
+    content.push(id);
+    this.c.bytes += chunk.length;
+    if (this.saver.has('data', id)) return;
+    await this.saver.waitForCapacity();
+    this.saver.save('data', id, chunk).catch(() => {});
+    this.emit();
+  }
+
+  private async stdinTree(name: string, stream: AsyncIterable<Uint8Array>, now: Date): Promise<TreeId> {
+    const content: Id[] = [];
+    const size = await chunkStream(this.pol, stream, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal);
+    this.c.files++;
+    this.c.filesNew++;
+    const node = stdinNode(Buffer.from(name), now, BigInt(size), content);
+    return this.saveTree([node]);
+  }
+}
+
+function unchanged(a: TreeNode, b: TreeNode): boolean {
+  return a.size === b.size && a.inode === b.inode && sameTime(a.mtime, b.mtime) && sameTime(a.ctime, b.ctime);
+}
+
+function sameTime(a: TreeNode['mtime'], b: TreeNode['mtime']): boolean {
+  return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+function normalisePaths(ps: readonly string[]): string[] {
+  const abs = [...new Set(ps.map((p) => path.resolve(p)))].sort();
+  // A path inside another given path adds nothing.
+  return abs.filter((p) => !abs.some((q) => q !== p && (q === '/' ? true : p.startsWith(q + '/'))));
+}
+
+import { stdinNode } from './node-from-stat.ts';
+
+export async function backup(repo: Repository, opts: BackupOptions): Promise<BackupSummary> {
+  return new Archiver(repo, opts).run();
+}

@@ -1,0 +1,93 @@
+/**
+ * Splits a byte stream into content-defined chunks with restic's chunker and hands each chunk
+ * (in its own exactly-sized buffer, so it can be transferred to a worker) to a callback with
+ * its SHA-256 id. Used for files and for --stdin.
+ */
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { Chunker, MAX_SIZE } from '../chunker/index.ts';
+import type { Id } from '../ids.ts';
+
+const READ_SIZE = 4 << 20;
+
+export type ChunkSink = (id: Id, chunk: Uint8Array) => Promise<void>;
+
+/** Feeds bytes into the chunker; call end() after the last piece. */
+export class ChunkAssembler {
+  private readonly chunker: Chunker;
+  private pieces: Uint8Array[] = [];
+  private pending = 0;
+  bytes = 0;
+
+  constructor(
+    pol: bigint,
+    private readonly sink: ChunkSink,
+  ) {
+    this.chunker = new Chunker(pol);
+    this.chunker.reset();
+  }
+
+  async push(buf: Uint8Array): Promise<void> {
+    let start = 0;
+    this.bytes += buf.length;
+    while (start < buf.length) {
+      const cut = this.chunker.scan(buf, start, buf.length);
+      if (cut < 0) {
+        this.pieces.push(buf.subarray(start));
+        this.pending += buf.length - start;
+        return;
+      }
+      this.pieces.push(buf.subarray(start, cut));
+      this.pending += cut - start;
+      await this.emit();
+      start = cut;
+    }
+  }
+
+  private async emit(): Promise<void> {
+    if (this.pending === 0) return;
+    const chunk = new Uint8Array(this.pending);
+    let o = 0;
+    for (const p of this.pieces) {
+      chunk.set(p, o);
+      o += p.length;
+    }
+    this.pieces = [];
+    this.pending = 0;
+    const id = createHash('sha256').update(chunk).digest('hex') as Id;
+    await this.sink(id, chunk);
+  }
+
+  async end(): Promise<void> {
+    await this.emit();
+    this.chunker.reset();
+  }
+}
+
+/** Chunks an open file from its start. Returns the number of bytes read. */
+export async function chunkFile(pol: bigint, fh: FileHandle, sink: ChunkSink, signal?: AbortSignal): Promise<number> {
+  const asm = new ChunkAssembler(pol, sink);
+  // Chunks are copied out in emit(), so the read buffer can be reused only after a push has
+  // finished with it; a fresh buffer per read keeps that simple.
+  for (;;) {
+    signal?.throwIfAborted();
+    const buf = Buffer.allocUnsafeSlow(READ_SIZE);
+    const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
+    if (bytesRead === 0) break;
+    await asm.push(buf.subarray(0, bytesRead));
+  }
+  await asm.end();
+  return asm.bytes;
+}
+
+export async function chunkStream(pol: bigint, stream: AsyncIterable<Uint8Array>, sink: ChunkSink, signal?: AbortSignal): Promise<number> {
+  const asm = new ChunkAssembler(pol, sink);
+  for await (const piece of stream) {
+    signal?.throwIfAborted();
+    await asm.push(piece);
+  }
+  await asm.end();
+  return asm.bytes;
+}
+
+export { MAX_SIZE };

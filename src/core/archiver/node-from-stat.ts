@@ -1,0 +1,76 @@
+/**
+ * Builds a tree node from lstat results, filling exactly the fields restic 0.14 fills
+ * (restic-format.md §6.2): `links` only for file, symlink and devices; xattrs (incl. POSIX
+ * ACLs) for everything but symlinks; times in the local zone with nanoseconds.
+ */
+import { promises as fsp, type BigIntStats } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { TreeNode } from '../format/tree.ts';
+import { fileModeFromStat, nodeTypeFromStat } from '../format/file-mode.ts';
+import { fromStatNs } from '../format/go-time.ts';
+import { groupName, readXattrs, userName } from '../fs/metadata.ts';
+import type { Id } from '../ids.ts';
+
+export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): Promise<TreeNode> {
+  const stMode = Number(st.mode);
+  const type = nodeTypeFromStat(stMode);
+  const uid = Number(st.uid);
+  const gid = Number(st.gid);
+  const linkCounted = type === 'file' || type === 'symlink' || type === 'dev' || type === 'chardev';
+  return {
+    name,
+    type,
+    mode: fileModeFromStat(stMode),
+    mtime: fromStatNs(st.mtimeNs),
+    atime: fromStatNs(st.atimeNs),
+    ctime: fromStatNs(st.ctimeNs),
+    uid,
+    gid,
+    user: userName(uid),
+    group: groupName(gid),
+    inode: st.ino,
+    deviceId: st.dev,
+    size: type === 'file' ? st.size : 0n,
+    links: linkCounted ? st.nlink : 0n,
+    linktarget: type === 'symlink' ? await fsp.readlink(abs, { encoding: 'buffer' }) : Buffer.alloc(0),
+    extendedAttributes: type === 'symlink' ? [] : readXattrs(abs),
+    device: type === 'dev' || type === 'chardev' ? st.rdev : 0n,
+    content: type === 'file' ? [] : null,
+    subtree: null,
+  };
+}
+
+/** The node restic writes for `backup --stdin`: a 0644 file owned by the running user. */
+export function stdinNode(name: Buffer, now: Date, size: bigint, content: Id[]): TreeNode {
+  const t = fromStatNs(BigInt(now.getTime()) * 1_000_000n);
+  let uid = 0;
+  let gid = 0;
+  try {
+    const u = userInfo();
+    uid = u.uid;
+    gid = u.gid;
+  } catch {
+    /* no passwd entry */
+  }
+  return {
+    name,
+    type: 'file',
+    mode: 0o644,
+    mtime: t,
+    atime: t,
+    ctime: t,
+    uid,
+    gid,
+    user: userName(uid),
+    group: groupName(gid),
+    inode: 0n,
+    deviceId: 0n,
+    size,
+    links: 0n,
+    linktarget: Buffer.alloc(0),
+    extendedAttributes: [],
+    device: 0n,
+    content,
+    subtree: null,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * Local directory backend with restic's default layout (restic-format.md §1):
+ * config, keys/, data/xx/, index/, snapshots/, locks/. Writes go to `<final>-tmp-<random>` in
+ * the target directory, are fsynced, renamed into place and the directory fsynced, so a crash
+ * at any instant leaves either the whole file or only a temp file that listing ignores.
+ * Finished files are made read-only (0400), directories 0700, as restic does.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as path from 'node:path';
+import { LifeboatError, fromSystemError, integrityError } from '../errors.ts';
+import { isId } from '../ids.ts';
+import type { Backend, FileInfo, FileType } from './backend.ts';
+
+const DIRS: Record<Exclude<FileType, 'config'>, string> = {
+  key: 'keys',
+  data: 'data',
+  index: 'index',
+  snapshot: 'snapshots',
+  lock: 'locks',
+};
+
+export class LocalBackend implements Backend {
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.location = this.root;
+  }
+
+  private pathOf(type: FileType, name: string): string {
+    if (type === 'config') return path.join(this.root, 'config');
+    if (!isId(name)) throw new LifeboatError('USAGE', `invalid ${type} file name ${JSON.stringify(name)}`);
+    if (type === 'data') return path.join(this.root, 'data', name.slice(0, 2), name);
+    return path.join(this.root, DIRS[type], name);
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await fsp.access(path.join(this.root, 'config'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async create(): Promise<void> {
+    if (await this.exists()) {
+      throw new LifeboatError('REPO_EXISTS', `Cannot create repository at ${this.root}: a repository already exists there`);
+    }
+    try {
+      // The repository directory itself may be created (it is inside the target the operator
+      // named); its parent must already exist, so a typo does not grow a tree somewhere else.
+      await fsp.mkdir(this.root, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+      for (const d of Object.values(DIRS)) await fsp.mkdir(path.join(this.root, d), { mode: 0o700 }).catch(ignoreExists);
+      for (let i = 0; i < 256; i++) {
+        await fsp.mkdir(path.join(this.root, 'data', i.toString(16).padStart(2, '0')), { mode: 0o700 }).catch(ignoreExists);
+      }
+      await fsyncDir(path.join(this.root, 'data'));
+      await fsyncDir(this.root);
+    } catch (e) {
+      throw fromSystemError(e, `create repository at ${this.root}`);
+    }
+  }
+
+  async save(type: FileType, name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const final = this.pathOf(type, name);
+    const dir = path.dirname(final);
+    const tmp = `${final}-tmp-${randomBytes(8).toString('hex')}`;
+    const parts = data instanceof Uint8Array ? [data] : data;
+    let fh: fsp.FileHandle | undefined;
+    try {
+      if (type === 'data') await fsp.mkdir(dir, { mode: 0o700 }).catch(ignoreExists);
+      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      await fh.writev(parts as Uint8Array[]);
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      if (type !== 'config' && type !== 'lock') {
+        // Content-addressed: an existing file of that name already holds these bytes.
+        try {
+          await fsp.access(final);
+          await fsp.unlink(tmp);
+          return;
+        } catch {
+          /* not there yet */
+        }
+      } else if (type === 'config' && (await this.exists())) {
+        throw new LifeboatError('REPO_EXISTS', `Cannot write config in ${this.root}: it already exists`);
+      }
+      await fsp.chmod(tmp, 0o400);
+      await fsp.rename(tmp, final);
+      await fsyncDir(dir);
+    } catch (e) {
+      await fh?.close().catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
+      throw fromSystemError(e, `write ${type} file ${name || 'config'} in ${this.root}`);
+    }
+  }
+
+  async load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer> {
+    const p = this.pathOf(type, name);
+    try {
+      if (!range) return await fsp.readFile(p);
+      const fh = await fsp.open(p, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(range.length);
+        let got = 0;
+        while (got < range.length) {
+          const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got !== range.length) {
+          throw integrityError(`short read of ${type} file ${name}: wanted ${range.length} bytes at ${range.offset}, got ${got}`);
+        }
+        return buf;
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if (e instanceof LifeboatError) throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new LifeboatError('NOT_FOUND', `Cannot read ${type} file ${name || 'config'} in ${this.root}: it does not exist`, { cause: e });
+      }
+      throw fromSystemError(e, `read ${type} file ${name || 'config'} in ${this.root}`);
+    }
+  }
+
+  async stat(type: FileType, name: string): Promise<FileInfo> {
+    try {
+      const st = await fsp.stat(this.pathOf(type, name));
+      return { name, size: st.size };
+    } catch (e) {
+      throw fromSystemError(e, `stat ${type} file ${name || 'config'} in ${this.root}`);
+    }
+  }
+
+  async remove(type: FileType, name: string): Promise<void> {
+    const p = this.pathOf(type, name);
+    try {
+      await fsp.chmod(p, 0o600).catch(() => {});
+      await fsp.unlink(p);
+      await fsyncDir(path.dirname(p));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fromSystemError(e, `remove ${type} file ${name} in ${this.root}`);
+    }
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      if (await this.exists()) yield await this.stat('config', '');
+      return;
+    }
+    const base = path.join(this.root, DIRS[type]);
+    const dirs = type === 'data' ? (await readdirSafe(base)).map((d) => path.join(base, d)) : [base];
+    for (const d of dirs) {
+      for (const name of await readdirSafe(d)) {
+        if (!isId(name)) continue;
+        try {
+          const st = await fsp.stat(path.join(d, name));
+          if (st.isFile()) yield { name, size: st.size };
+        } catch {
+          /* removed while listing */
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function ignoreExists(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EEXIST') throw e;
+}
+
+async function readdirSafe(d: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(d)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    throw fromSystemError(e, `list ${d}`);
+  }
+}
+
+async function fsyncDir(d: string): Promise<void> {
+  const fh = await fsp.open(d, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Typed errors of the engine. Every condition an operator can meet has a stable code; the CLI
+ * maps codes to exit codes in one place (src/cli/exit-codes.ts). Messages speak in one voice:
+ * "Cannot <do what> <where>: <why>".
+ */
+export type ErrorCode =
+  | 'NO_REPOSITORY'
+  | 'REPO_EXISTS'
+  | 'REPO_LOCKED'
+  | 'WRONG_PASSWORD'
+  | 'NO_PASSWORD'
+  | 'BAD_CONFIG'
+  | 'INTEGRITY'
+  | 'MALFORMED'
+  | 'NOT_FOUND'
+  | 'AMBIGUOUS'
+  | 'NO_SPACE'
+  | 'IO'
+  | 'USAGE'
+  | 'UNSAFE_PATH'
+  | 'INTERRUPTED';
+
+export class LifeboatError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'LifeboatError';
+    this.code = code;
+    this.hint = opts.hint;
+  }
+}
+
+/** Data that failed a hash, MAC or structural check. */
+export function integrityError(message: string, cause?: unknown): LifeboatError {
+  return new LifeboatError('INTEGRITY', message, { cause });
+}
+
+/** Bytes that do not parse as the structure they claim to be. */
+export function malformedError(message: string, cause?: unknown): LifeboatError {
+  return new LifeboatError('MALFORMED', message, { cause });
+}
+
+/** Maps low-level filesystem errors to stable codes (ENOSPC -> NO_SPACE, ...). */
+export function fromSystemError(err: unknown, what: string): LifeboatError {
+  if (err instanceof LifeboatError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new LifeboatError('NO_SPACE', `Cannot ${what}: no space left on device`, {
+      cause: err,
+      hint: 'free space on the destination, then run again; the repository is still valid',
+    });
+  }
+  if (code === 'ENOENT') return new LifeboatError('NOT_FOUND', `Cannot ${what}: not found`, { cause: err });
+  const msg = err instanceof Error ? err.message : String(err);
+  return new LifeboatError('IO', `Cannot ${what}: ${msg}`, { cause: err });
+}

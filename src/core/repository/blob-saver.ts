@@ -1,0 +1,155 @@
+/**
+ * Writes blobs into packs (design.rst "Pack Format"). Deduplicates against the index and
+ * against blobs in flight; seals in the WorkerPool; keeps data and tree blobs in separate
+ * packs (restic 0.14 flags mixed packs); writes a pack once it reaches the target size, and an
+ * index file for finished packs at flush() or every INDEX_BLOBS blobs. A snapshot may only be
+ * written after flush() has returned: packs before index before snapshot.
+ */
+import type { Id, PackId } from '../ids.ts';
+import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { Repository } from './repository.ts';
+
+export const DEFAULT_PACK_SIZE = 16 << 20;
+const INDEX_BLOBS = 50_000;
+
+export interface SaveResult {
+  readonly id: Id;
+  /** True when the blob was already in the repository (or already being written). */
+  readonly known: boolean;
+  /** Bytes added to packs for this blob (0 when known). */
+  readonly stored: number;
+}
+
+export class BlobSaver {
+  private pool: WorkerPool | undefined;
+  private readonly inflight = new Set<string>();
+  private readonly packers = new Map<BlobType, PackWriter>();
+  private readonly uploads = new Set<Promise<void>>();
+  private unindexed: { id: PackId; blobs: PackedBlob[] }[] = [];
+  private unindexedBlobs = 0;
+  private slots: number;
+  private readonly waiters: (() => void)[] = [];
+  private failure: unknown;
+  private readonly writtenIndexes: Id[] = [];
+  /** Totals for the run's summary. */
+  readonly stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly opts: { packSize?: number; compress?: boolean; workers?: number } = {},
+  ) {
+    this.slots = 0;
+  }
+
+  private getPool(): WorkerPool {
+    if (!this.pool) {
+      this.pool = new WorkerPool(this.repo.key, this.opts.workers);
+      this.slots = this.pool.size * 2 + 2;
+    }
+    return this.pool;
+  }
+
+  /** Resolves when another blob may be submitted without exceeding the in-flight budget. */
+  async waitForCapacity(): Promise<void> {
+    this.getPool();
+    if (this.failure) throw this.failure;
+    if (this.slots > 0) return;
+    await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failure) throw this.failure;
+  }
+
+  has(type: BlobType, id: Id): boolean {
+    return this.repo.index.has(type, id) || this.inflight.has(type + id);
+  }
+
+  /**
+   * Stores a blob unless the repository already has it. `data` must own its ArrayBuffer
+   * (it is transferred to a worker thread and unusable afterwards).
+   */
+  async save(type: BlobType, id: Id, data: Uint8Array): Promise<SaveResult> {
+    if (this.has(type, id)) return { id, known: true, stored: 0 };
+    if (this.failure) throw this.failure;
+    this.inflight.add(type + id);
+    const pool = this.getPool();
+    this.slots--;
+    try {
+      const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
+      const r = await pool.run({ kind: 'seal', data, compress: (this.opts.compress ?? true) && this.repo.config.version === 2 }, transfer);
+      if (r.kind !== 'sealed') throw new Error('unexpected worker reply');
+      const packer = this.packerFor(type);
+      packer.addSealed(type, id, r.sealed, r.uncompressedLength);
+      if (type === 'data') this.stats.dataBlobs++;
+      else this.stats.treeBlobs++;
+      this.stats.bytesAdded += r.sealed.length;
+      if (packer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
+        this.packers.delete(type);
+        this.startUpload(packer);
+        // Back-pressure on pack uploads: never more than two packs in memory waiting for disk.
+        while (this.uploads.size > 2) await Promise.race(this.uploads);
+      }
+      return { id, known: false, stored: r.sealed.length };
+    } catch (e) {
+      this.failure ??= e;
+      throw e;
+    } finally {
+      this.slots++;
+      this.waiters.shift()?.();
+    }
+  }
+
+  private packerFor(type: BlobType): PackWriter {
+    let p = this.packers.get(type);
+    if (!p) {
+      p = new PackWriter(this.repo.key);
+      this.packers.set(type, p);
+    }
+    return p;
+  }
+
+  private startUpload(packer: PackWriter): void {
+    const fin = packer.finish();
+    const job = (async () => {
+      await this.repo.backend.save('data', fin.id, fin.bytes);
+      this.repo.index.add(fin.id, fin.blobs);
+      for (const b of fin.blobs) this.inflight.delete(b.type + b.id);
+      this.unindexed.push({ id: fin.id, blobs: fin.blobs });
+      this.unindexedBlobs += fin.blobs.length;
+      this.stats.packsWritten++;
+      if (this.unindexedBlobs >= INDEX_BLOBS) await this.writeIndex();
+    })();
+    const tracked = job.catch((e: unknown) => {
+      this.failure ??= e;
+    });
+    this.uploads.add(tracked);
+    void tracked.finally(() => this.uploads.delete(tracked));
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    this.unindexedBlobs = 0;
+    this.writtenIndexes.push(await this.repo.saveIndexFile(packs));
+  }
+
+  /** Finishes open packs, waits for all uploads, then writes the index for them. */
+  async flush(): Promise<void> {
+    for (const [type, p] of this.packers) {
+      this.packers.delete(type);
+      if (p.count > 0) this.startUpload(p);
+    }
+    while (this.uploads.size > 0) await Promise.all([...this.uploads]);
+    if (this.failure) throw this.failure;
+    await this.writeIndex();
+  }
+
+  get indexesWritten(): readonly Id[] {
+    return this.writtenIndexes;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+  }
+}

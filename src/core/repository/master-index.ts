@@ -1,0 +1,293 @@
+/**
+ * The in-memory union of all index files (restic internal/repository/master_index.go): where each
+ * blob lives, and what every indexed pack should contain (restic-format.md §5.2, §9.3).
+ *
+ * Memory: a repository of a few TB has millions of blobs, so locations are not JS objects with
+ * 64-char hex strings (~250 B each) but rows in typed arrays (~70 B each): the 32 id bytes, pack
+ * number, offset, length, uncompressed length, type, and two chain links. An open-addressing
+ * table keyed on (type, id) points at the first location of each blob; further locations of the
+ * same blob (the same blob in several packs: redundancy that prune removes) hang off it in
+ * insertion order, so lookup() returns the first one added. A second chain links the locations of
+ * each pack, which gives a pack's blob list without scanning everything.
+ *
+ * Invariants: a (pack, offset) pair is stored at most once per blob, so the same pack listed in
+ * two index files (restic's "duplicate packs" hint) does not double its blobs or its expected
+ * size; the expected size is 36 + Σ(length + 37|41) over the pack's distinct locations.
+ */
+import { randomBytes } from 'node:crypto';
+import { malformedError } from '../errors.ts';
+import type { IndexId, PackId, BlobId } from '../ids.ts';
+import { COMPRESSED_ENTRY_SIZE, PACK_HEADER_OVERHEAD, PLAIN_ENTRY_SIZE, type BlobType, type PackedBlob } from '../format/pack.ts';
+
+export interface BlobLocation {
+  readonly packId: PackId;
+  readonly offset: number;
+  readonly length: number;
+  readonly uncompressedLength?: number;
+}
+
+export interface IndexedBlob extends BlobLocation {
+  readonly type: BlobType;
+  readonly id: BlobId;
+}
+
+export interface IndexedPack {
+  readonly id: PackId;
+  /** Blobs in offset order. */
+  readonly blobs: PackedBlob[];
+  /** The file size restic's check expects: 36 + Σ(length + 37|41). */
+  readonly size: number;
+  /** Index files that listed this pack (more than one: restic's "duplicate packs" hint). */
+  readonly indexIds: readonly IndexId[];
+}
+
+export interface IndexCounts {
+  /** Distinct data blobs. */
+  readonly data: number;
+  /** Distinct tree blobs. */
+  readonly tree: number;
+  readonly packs: number;
+  /** Stored locations; more than data + tree when blobs are duplicated across packs. */
+  readonly locations: number;
+}
+
+const EMPTY = -1;
+const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+const INITIAL_ROWS = 1024;
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
+export class MasterIndex {
+  // Location rows.
+  #rows = 0;
+  #ids = new Uint8Array(INITIAL_ROWS * 32);
+  #pack = new Uint32Array(INITIAL_ROWS);
+  #offset = new Uint32Array(INITIAL_ROWS);
+  #length = new Uint32Array(INITIAL_ROWS);
+  #ulen = new Uint32Array(INITIAL_ROWS);
+  #type = new Uint8Array(INITIAL_ROWS);
+  #nextSame = new Int32Array(INITIAL_ROWS);
+  #nextInPack = new Int32Array(INITIAL_ROWS);
+
+  // (type, id) -> first row.
+  #table = new Int32Array(2048).fill(EMPTY);
+  #keys = 0;
+  readonly #distinct = [0, 0];
+  readonly #seed = randomBytes(4).readUInt32LE(0);
+  readonly #scratch = Buffer.alloc(32);
+
+  // Packs, numbered in order of first appearance.
+  readonly #packIds: PackId[] = [];
+  readonly #packNo = new Map<string, number>();
+  readonly #packHead: number[] = [];
+  readonly #packSize: number[] = [];
+  readonly #packIndexIds: IndexId[][] = [];
+
+  /** Adds a pack's blobs, as read from an index file (indexId) or just written. */
+  add(packId: PackId, blobs: readonly PackedBlob[], indexId?: IndexId): void {
+    const pn = this.#packNumber(packId);
+    if (indexId !== undefined && !this.#packIndexIds[pn]!.includes(indexId)) this.#packIndexIds[pn]!.push(indexId);
+    for (const b of blobs) this.#addLocation(pn, b);
+  }
+
+  /** The first known location of a blob. */
+  lookup(type: BlobType, id: BlobId): BlobLocation | undefined {
+    const row = this.#find(type, id);
+    return row === EMPTY ? undefined : this.#location(row);
+  }
+
+  /** Every known location of a blob, first added first. */
+  lookupAll(type: BlobType, id: BlobId): BlobLocation[] {
+    const out: BlobLocation[] = [];
+    for (let row = this.#find(type, id); row !== EMPTY; row = this.#nextSame[row]!) out.push(this.#location(row));
+    return out;
+  }
+
+  has(type: BlobType, id: BlobId): boolean {
+    return this.#find(type, id) !== EMPTY;
+  }
+
+  hasPack(packId: PackId): boolean {
+    return this.#packNo.has(packId);
+  }
+
+  /** One pack's indexed blobs and expected size. */
+  pack(packId: PackId): IndexedPack | undefined {
+    const pn = this.#packNo.get(packId);
+    return pn === undefined ? undefined : this.#packInfo(pn);
+  }
+
+  /** Every indexed pack, one at a time (blob lists are built on demand). */
+  *packs(): IterableIterator<IndexedPack> {
+    for (let pn = 0; pn < this.#packIds.length; pn++) yield this.#packInfo(pn);
+  }
+
+  /** Every stored location. */
+  *blobs(): IterableIterator<IndexedBlob> {
+    for (let row = 0; row < this.#rows; row++) {
+      yield { type: this.#type[row] ? 'tree' : 'data', id: this.#idAt(row), ...this.#location(row) };
+    }
+  }
+
+  get counts(): IndexCounts {
+    return { data: this.#distinct[0]!, tree: this.#distinct[1]!, packs: this.#packIds.length, locations: this.#rows };
+  }
+
+  // ---- internals ----
+
+  #packNumber(packId: PackId): number {
+    let pn = this.#packNo.get(packId);
+    if (pn === undefined) {
+      pn = this.#packIds.length;
+      this.#packIds.push(packId);
+      this.#packNo.set(packId, pn);
+      this.#packHead.push(EMPTY);
+      this.#packSize.push(PACK_HEADER_OVERHEAD);
+      this.#packIndexIds.push([]);
+    }
+    return pn;
+  }
+
+  #addLocation(pn: number, b: PackedBlob): void {
+    const t = b.type === 'tree' ? 1 : 0;
+    if (!this.#loadId(b.id)) throw malformedError(`Cannot index blob: invalid id ${JSON.stringify(String(b.id).slice(0, 80))}`);
+    if (!isU32(b.offset) || !isU32(b.length) || (b.uncompressedLength !== undefined && !isU32(b.uncompressedLength))) {
+      throw malformedError(`Cannot index blob ${b.id.slice(0, 8)}: offset, length or uncompressed length out of range`);
+    }
+    const slot = this.#slotFor(t);
+    let head = this.#table[slot]!;
+    if (head !== EMPTY) {
+      let last = head;
+      for (let row = head; row !== EMPTY; row = this.#nextSame[row]!) {
+        if (this.#pack[row] === pn && this.#offset[row] === b.offset) return;
+        last = row;
+      }
+      const row = this.#newRow(pn, t, b);
+      this.#nextSame[last] = row;
+      return;
+    }
+    head = this.#newRow(pn, t, b);
+    this.#table[slot] = head;
+    this.#keys++;
+    this.#distinct[t]!++;
+    if (this.#keys * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
+  }
+
+  #newRow(pn: number, t: number, b: PackedBlob): number {
+    if (this.#rows === this.#pack.length) this.#grow();
+    const row = this.#rows++;
+    this.#ids.set(this.#scratch, row * 32);
+    this.#pack[row] = pn;
+    this.#offset[row] = b.offset;
+    this.#length[row] = b.length;
+    this.#ulen[row] = b.uncompressedLength ?? 0;
+    this.#type[row] = t;
+    this.#nextSame[row] = EMPTY;
+    this.#nextInPack[row] = this.#packHead[pn]!;
+    this.#packHead[pn] = row;
+    this.#packSize[pn]! += b.length + (b.uncompressedLength ? COMPRESSED_ENTRY_SIZE : PLAIN_ENTRY_SIZE);
+    return row;
+  }
+
+  #grow(): void {
+    const cap = this.#pack.length * 2;
+    const grow = <T extends Uint8Array | Uint32Array | Int32Array>(a: T, make: (n: number) => T, n: number): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.#ids = grow(this.#ids, (n) => new Uint8Array(n), cap * 32);
+    this.#pack = grow(this.#pack, (n) => new Uint32Array(n), cap);
+    this.#offset = grow(this.#offset, (n) => new Uint32Array(n), cap);
+    this.#length = grow(this.#length, (n) => new Uint32Array(n), cap);
+    this.#ulen = grow(this.#ulen, (n) => new Uint32Array(n), cap);
+    this.#type = grow(this.#type, (n) => new Uint8Array(n), cap);
+    this.#nextSame = grow(this.#nextSame, (n) => new Int32Array(n), cap);
+    this.#nextInPack = grow(this.#nextInPack, (n) => new Int32Array(n), cap);
+  }
+
+  /** Loads a hex id into the scratch buffer; false if it is not 64 hex chars (either case). */
+  #loadId(id: string): boolean {
+    if (typeof id !== 'string' || id.length !== 64) return false;
+    const s = this.#scratch;
+    for (let i = 0; i < 32; i++) {
+      const c1 = id.charCodeAt(2 * i);
+      const c2 = id.charCodeAt(2 * i + 1);
+      if ((c1 | c2) > 127) return false;
+      const hi = HEX[c1]!;
+      const lo = HEX[c2]!;
+      if ((hi | lo) < 0) return false;
+      s[i] = (hi << 4) | lo;
+    }
+    return true;
+  }
+
+  #hash(buf: Uint8Array, off: number, t: number): number {
+    const a = (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) ^ this.#seed;
+    const b = buf[off + 4]! | (buf[off + 5]! << 8) | (buf[off + 6]! << 16) | (buf[off + 7]! << 24);
+    let h = Math.imul(a ^ t, 0x85ebca6b) ^ b;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  /** The table slot holding the scratch id of type t, or the empty slot where it would go. */
+  #slotFor(t: number): number {
+    const mask = this.#table.length - 1;
+    const s = this.#scratch;
+    for (let slot = this.#hash(s, 0, t) & mask; ; slot = (slot + 1) & mask) {
+      const row = this.#table[slot]!;
+      if (row === EMPTY) return slot;
+      if (this.#type[row] !== t) continue;
+      const base = row * 32;
+      let i = 0;
+      while (i < 32 && this.#ids[base + i] === s[i]) i++;
+      if (i === 32) return slot;
+    }
+  }
+
+  #find(type: BlobType, id: BlobId): number {
+    if (!this.#loadId(id)) return EMPTY;
+    return this.#table[this.#slotFor(type === 'tree' ? 1 : 0)]!;
+  }
+
+  #rehash(size: number): void {
+    const old = this.#table;
+    this.#table = new Int32Array(size).fill(EMPTY);
+    const mask = size - 1;
+    for (const row of old) {
+      if (row === EMPTY) continue;
+      let slot = this.#hash(this.#ids, row * 32, this.#type[row]!) & mask;
+      while (this.#table[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.#table[slot] = row;
+    }
+  }
+
+  #idAt(row: number): BlobId {
+    return Buffer.from(this.#ids.buffer, this.#ids.byteOffset + row * 32, 32).toString('hex') as BlobId;
+  }
+
+  #location(row: number): BlobLocation {
+    const packId = this.#packIds[this.#pack[row]!]!;
+    const ul = this.#ulen[row]!;
+    return ul > 0
+      ? { packId, offset: this.#offset[row]!, length: this.#length[row]!, uncompressedLength: ul }
+      : { packId, offset: this.#offset[row]!, length: this.#length[row]! };
+  }
+
+  #packInfo(pn: number): IndexedPack {
+    const blobs: PackedBlob[] = [];
+    for (let row = this.#packHead[pn]!; row !== EMPTY; row = this.#nextInPack[row]!) {
+      const ul = this.#ulen[row]!;
+      const type: BlobType = this.#type[row] ? 'tree' : 'data';
+      const id = this.#idAt(row);
+      const offset = this.#offset[row]!;
+      const length = this.#length[row]!;
+      blobs.push(ul > 0 ? { type, id, offset, length, uncompressedLength: ul } : { type, id, offset, length });
+    }
+    blobs.sort((x, y) => x.offset - y.offset);
+    return { id: this.#packIds[pn]!, blobs, size: this.#packSize[pn]!, indexIds: [...this.#packIndexIds[pn]!] };
+  }
+}

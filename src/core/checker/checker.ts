@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import { hashId, type Id, type TreeId } from '../ids.ts';
 import type { Repository } from '../repository/repository.ts';
-import { decodeIndex } from '../format/index-file.ts';
 import { decodeTree } from '../format/tree.ts';
 import { expectedPackSize, parsePackHeader, type PackedBlob } from '../format/pack.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
@@ -51,21 +50,20 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
   const packIndex = new Map<string, { blobs: PackedBlob[]; indexes: string[] }>();
 
   // 1. index files
-  for (const id of await repo.listIds('index')) {
-    try {
-      const idx = decodeIndex(await repo.loadUnpacked('index', id));
+  await repo.loadIndex({
+    onFile: (id, idx) => {
       for (const p of idx.packs) {
         const e = packIndex.get(p.id);
         if (e) {
           e.indexes.push(id);
           hints.push({ kind: 'pack', id: p.id, message: `pack ${p.id.slice(0, 8)} is named by more than one index (${e.indexes.map((x) => x.slice(0, 8)).join(', ')})` });
         } else packIndex.set(p.id, { blobs: [...p.blobs], indexes: [id] });
-        repo.index.add(p.id, p.blobs, id);
       }
-    } catch (e) {
+    },
+    onError: (id, e) => {
       errors.push({ kind: 'index', id, message: `index ${id.slice(0, 8)} cannot be loaded: ${(e as Error).message}`, hint: 'rebuild the index from the packs (`restic repair index`), then run check again' });
-    }
-  }
+    },
+  });
 
   // 2. packs on disk vs index
   const onDisk = new Map<string, number>();

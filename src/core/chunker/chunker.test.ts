@@ -103,10 +103,10 @@ function lengthsInPieces(pol: bigint, data: Uint8Array, pieceSize: () => number,
 /**
  * restic's algorithm transcribed in BigInt, in restic's own order (slide the old byte out, then
  * shift the new one in and reduce by plain polynomial division), with none of the fast path's
- * tables, split halves or reordering. Returns the cut (or -1) and the fingerprint after every
+ * tables, split halves or reordering. Returns the cut (or -1) and the fingerprint after any
  * byte of the first chunk.
  */
-function modelFirstChunk(pol: bigint, data: Uint8Array): { cut: number; fingerprints: bigint[] } {
+function modelFirstChunk(pol: bigint, data: Uint8Array): { cut: number; fingerprintAfter: (n: number) => bigint } {
   const out: bigint[] = [];
   for (let b = 0; b < 256; b++) {
     let h = BigInt(b);
@@ -117,19 +117,19 @@ function modelFirstChunk(pol: bigint, data: Uint8Array): { cut: number; fingerpr
   window[0] = 1;
   let wpos = 1;
   let digest = 1n;
-  const fingerprints: bigint[] = [];
-  for (let n = 1; n <= data.length; n++) {
-    if (n > MIN_SIZE - WINDOW_SIZE) {
-      const b = data[n - 1]!;
-      digest ^= out[window[wpos]!]!;
-      window[wpos] = b;
-      wpos = (wpos + 1) % WINDOW_SIZE;
-      digest = polMod((digest << 8n) | BigInt(b), pol);
-    }
-    fingerprints.push(digest);
-    if (n >= MIN_SIZE && ((digest & BigInt(SPLIT_MASK)) === 0n || n >= MAX_SIZE)) return { cut: n, fingerprints };
+  const skip = MIN_SIZE - WINDOW_SIZE;
+  const hashed: bigint[] = [];
+  const fingerprintAfter = (n: number): bigint => (n <= skip ? 1n : hashed[n - skip - 1]!);
+  for (let n = skip + 1; n <= data.length; n++) {
+    const b = data[n - 1]!;
+    digest ^= out[window[wpos]!]!;
+    window[wpos] = b;
+    wpos = (wpos + 1) % WINDOW_SIZE;
+    digest = polMod((digest << 8n) | BigInt(b), pol);
+    hashed.push(digest);
+    if (n >= MIN_SIZE && ((digest & BigInt(SPLIT_MASK)) === 0n || n >= MAX_SIZE)) return { cut: n, fingerprintAfter };
   }
-  return { cut: -1, fingerprints };
+  return { cut: -1, fingerprintAfter };
 }
 
 /** The fingerprint by its definition: the last 64 bytes as one polynomial, reduced mod P. */
@@ -215,7 +215,7 @@ describe('Chunker', () => {
         const end = Math.min(data.length, pos + 1 + next(400));
         cut = chunker.scan(data, pos, end);
         if (cut < 0) {
-          assert.equal(chunker.fingerprint, model.fingerprints[end - 1], `degree ${degree} after byte ${end}`);
+          assert.equal(chunker.fingerprint, model.fingerprintAfter(end), `degree ${degree} after byte ${end}`);
         }
         pos = end;
       }

@@ -159,7 +159,7 @@ export class Chunker {
     const stop = Math.min(end, i + (MAX_SIZE - count));
     // Index of the byte after which the chunk first reaches MIN_SIZE. A mask hit before it is
     // ignored, as restic does; that test only runs on hits, so it costs nothing per byte.
-    const firstCut = i + (MIN_SIZE - 1 - count);
+    const firstCut = i + (MIN_SIZE - 2 - count);
     const begin = i;
     const { mod, shift } = this.#tables;
     const win = this.#window;

@@ -103,7 +103,7 @@ function parseGlob(pattern: string): Parsed {
     } else if (c === '\\') {
       if (i + 1 >= pattern.length) return { ok: false, reason: 'trailing backslash' };
       const ch = charAt(pattern, i + 1);
-      literal += '\\' + ch;
+      literal += ch;
       i += 1 + ch.length;
     } else if (c === '[') {
       flush();

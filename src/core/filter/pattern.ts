@@ -7,7 +7,8 @@
  * - An absolute pattern must match the leading components of the path; anything below it
  *   matches too, so excluding a directory excludes its contents.
  * - A relative pattern may match any run of consecutive components (never the root '/'), so
- *   `*.tmp` matches at any depth and `*\/.cache` needs at least one component above `.cache`.
+ *   `*.tmp` matches at any depth, while the sample's `.cache` line (a `*` component, then
+ *   `.cache`) needs at least one component above `.cache`: it misses `/.cache` itself.
  * - `!pat` negates: a later negated pattern that matches un-selects what earlier ones selected.
  *   Patterns are evaluated in order; the last word wins.
  * - The empty pattern is ignored.

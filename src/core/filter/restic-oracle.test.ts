@@ -212,7 +212,7 @@ describe('restic 0.14 oracle', { skip: hasRestic ? false : `no restic at ${RESTI
     const patterns = [...(await readExcludeFile(sample, resticEnv as Env)), ...(await readExcludeFile(extra, resticEnv as Env))];
     const expected = await expectedBackup(compilePatterns(patterns));
     assert.deepEqual(actual, expected);
-    for (const kept of ['data/keep/important.tmp', 'data/a1.txt', 'data/cafe.txt', 'data/dash/xy.txt'.replace('xy', 'x$-y')]) {
+    for (const kept of ['data/keep/important.tmp', 'data/a1.txt', 'data/cafe.txt', 'data/dash/x$-y.txt']) {
       assert.ok(actual.includes(`${root}/${kept}`), `${kept} kept`);
     }
     for (const gone of ['data/keep/other.tmp', 'data/skip/wanted.txt', 'data/café.txt', 'data/price$.txt', 'data/dash/xy.txt']) {

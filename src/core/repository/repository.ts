@@ -123,11 +123,12 @@ export class Repository implements LockStore {
 
   // ---- index ----
 
-  async loadIndex(opts: { onError?: (id: Id, e: unknown) => void } = {}): Promise<void> {
+  async loadIndex(opts: { onError?: (id: Id, e: unknown) => void; onFile?: (id: Id, idx: ReturnType<typeof decodeIndex>) => void } = {}): Promise<void> {
     for (const id of await this.listIds('index')) {
       try {
         const idx = decodeIndex(await this.loadUnpacked('index', id));
         for (const p of idx.packs) this.index.add(p.id, p.blobs, id);
+        opts.onFile?.(id, idx);
       } catch (e) {
         if (!opts.onError) {
           throw new LifeboatError('INTEGRITY', `Cannot load index ${id.slice(0, 8)} of ${this.location}: ${(e as Error).message}`, {

@@ -69,6 +69,7 @@ export class Restorer {
   private readonly dirs: DirDone[] = [];
   private readonly links: { abs: string; node: TreeNode }[] = [];
   private readonly hardlinks = new Map<string, string>();
+  private readonly pendingLinks: { abs: string; rel: string; first: string }[] = [];
   private totalBytes = 0;
   private doneBytes = 0;
   private doneFiles = 0;
@@ -93,6 +94,14 @@ export class Restorer {
     }
     // Phase 2: file contents, in parallel through the worker pool.
     await this.restoreFiles();
+    for (const l of this.pendingLinks) {
+      try {
+        await fsp.link(l.first, l.abs);
+        this.doneFiles++;
+      } catch (e) {
+        this.report(l.rel, `cannot create hard link: ${(e as Error).message}`);
+      }
+    }
     // Phase 3: symlinks, then directory metadata deepest first (children change a dir's mtime).
     for (const l of this.links) await this.finishLink(l.abs, l.node);
     this.dirs.sort((a, b) => b.abs.length - a.abs.length);
@@ -198,8 +207,8 @@ export class Restorer {
           const hl = n.links > 1n ? `${n.deviceId}:${n.inode}` : undefined;
           const first = hl ? this.hardlinks.get(hl) : undefined;
           if (first) {
-            await fsp.link(first, abs);
-            this.doneFiles++;
+            // The first name's content is written in phase 2; link to it afterwards.
+            this.pendingLinks.push({ abs, rel, first });
             return;
           }
           if (hl) this.hardlinks.set(hl, abs);

@@ -7,10 +7,12 @@
 import { LifeboatError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { runRepoCommand } from './repo-commands.ts';
+import { runDemo } from './demo.ts';
 
 const USAGE = `lifeboat: backups you can restore, in restic's repository format
 
 Usage:
+  lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
   lifeboat repo init      --repo DIR
   lifeboat repo backup    --repo DIR [--tag T] [--host H] [--exclude PAT] [--exclude-file F] PATH...
   lifeboat repo backup    --repo DIR --stdin --stdin-filename NAME
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     return group ? EXIT.OK : EXIT.USAGE;
   }
   if (group === 'repo') return runRepoCommand(rest, process.env);
+  if (group === 'demo') return runDemo(rest, (s) => process.stdout.write(s + '\n'));
   throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
 }
 

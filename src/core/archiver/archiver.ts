@@ -150,7 +150,7 @@ export class Archiver {
       tags: o.tags && o.tags.length > 0 ? [...o.tags] : undefined,
     };
     const snapshotId = await this.repo.saveSnapshot(sn);
-    const st = this.saver.stats;
+    const st = this.saver.takeStats();
     return {
       snapshotId,
       parent: parentId,

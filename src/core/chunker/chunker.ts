@@ -159,7 +159,7 @@ export class Chunker {
     const stop = Math.min(end, i + (MAX_SIZE - count));
     // Index of the byte after which the chunk first reaches MIN_SIZE. A mask hit before it is
     // ignored, as restic does; that test only runs on hits, so it costs nothing per byte.
-    const firstCut = i + (MIN_SIZE - 2 - count);
+    const firstCut = i + (MIN_SIZE - 1 - count);
     const begin = i;
     const { mod, shift } = this.#tables;
     const win = this.#window;
@@ -172,7 +172,7 @@ export class Chunker {
     const wide = k >= 40;
     const sh = k - 40; // wide: the reduction index is hi >>> sh
     const hs = 40 - k; // narrow: it is (hi << hs) | (lo >>> ls); for degree <= 32 hi stays 0
-    const ls = k - 8;
+    const ls = k - 9;
 
     // The first 64 bytes of this call push out bytes of earlier calls, kept in the window.
     const windowStop = Math.min(stop, begin + WINDOW_SIZE);

@@ -165,7 +165,7 @@ describe('restic 0.14 oracle', { skip: hasRestic ? false : `no restic at ${RESTI
     [...paths].filter((p) => p === root || p.startsWith(`${root}/`)).sort();
 
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'lifeboat-oracle-'));
+    base = await mkdtemp(join(tmpdir(), 'lifeboat-filter-oracle-'));
     root = join(base, 'src');
     for (const entry of TREE) {
       const path = join(root, entry);

@@ -93,12 +93,12 @@ describe('restic 0.14 oracle', { skip: !hasRestic && 'restic not installed' }, (
   before(() => initZstd());
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  function setup(version: 1 | 2) {
-    const repo = path.join(tmp, `repo-v${version}`);
+  function setup(name: string, version: 1 | 2) {
+    const repo = path.join(tmp, name);
     const env = { ...process.env, RESTIC_PASSWORD: 'oracle', RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: path.join(tmp, 'cache') };
     const restic = (...args: string[]) => execFileSync('restic', args, { env, maxBuffer: 256 << 20 });
     restic('init', '--repository-version', String(version));
-    const src = path.join(tmp, `src-v${version}`);
+    const src = path.join(tmp, `${name}-src`);
     makeTree(src, 1);
     restic('backup', '--compression', 'auto', src);
     makeTree(path.join(src, 'second'), 2);
@@ -109,7 +109,7 @@ describe('restic 0.14 oracle', { skip: !hasRestic && 'restic not installed' }, (
 
   for (const version of [2, 1] as const) {
     test(`v${version}: every pack header, blob and index file restic wrote decodes and agrees`, () => {
-      const { repo, key } = setup(version);
+      const { repo, key } = setup(`read-v${version}`, version);
       const fromHeaders = new Map<string, PackedBlob[]>();
       const kinds = { compressedData: 0, plainData: 0, compressedTree: 0, plainTree: 0, framesWithoutSize: 0, twoReads: 0 };
       for (const { id, file } of packFiles(repo)) {
@@ -139,6 +139,7 @@ describe('restic 0.14 oracle', { skip: !hasRestic && 'restic not installed' }, (
         assert.equal(kinds.compressedData + kinds.compressedTree, 0);
       }
       assert.ok(kinds.twoReads > 0, 'some pack needed a second header read');
+      if (process.env.LIFEBOAT_TEST_VERBOSE) console.log(`v${version} blob kinds`, kinds);
 
       const fromIndex = new Map<string, PackedBlob[]>();
       const master = new MasterIndex();
@@ -179,7 +180,7 @@ describe('restic 0.14 oracle', { skip: !hasRestic && 'restic not installed' }, (
   }
 
   test('restic check --read-data accepts a pack and index written by us; cat blob returns the plaintext', () => {
-    const { repo, restic, key } = setup(2);
+    const { repo, restic, key } = setup('write-v2', 2);
     const rnd = prng(99);
     const write = (dir: string, bytes: Buffer): string => {
       const id = hashId(bytes);

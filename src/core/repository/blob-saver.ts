@@ -32,8 +32,15 @@ export class BlobSaver {
   private readonly waiters: (() => void)[] = [];
   private failure: unknown;
   private readonly writtenIndexes: Id[] = [];
-  /** Totals for the run's summary. */
-  readonly stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
+  /** Totals since the last takeStats(), for a run's summary. */
+  private stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
+
+  /** Returns the totals since the previous call and starts counting afresh. */
+  takeStats(): { dataBlobs: number; treeBlobs: number; bytesAdded: number; packsWritten: number } {
+    const s = this.stats;
+    this.stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
+    return s;
+  }
 
   constructor(
     private readonly repo: Repository,

@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "lifeboat_posix",
-      "sources": ["src/native/posix.c"],
-      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": ["src/native/posix.c", "src/native/poly1305.c"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-O3"],
       "cflags_c": ["-std=gnu11"]
     }
   ]

@@ -113,7 +113,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   if (values.stdin && !values['stdin-filename']) throw new LifeboatError('USAGE', '--stdin needs --stdin-filename NAME');
   const patterns = [...(values.exclude ?? [])];
   for (const f of values['exclude-file'] ?? []) patterns.push(...(await readExcludeFile(f, env)));
-  const exclude = patterns.length > 0 ? compilePatterns(patterns, env) : undefined;
+  const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined; // exclude files are expanded already; flags are literal, as in restic
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   const repo = await openRepo(values, env);
   const { signal, dispose } = withSignal();
@@ -256,7 +256,7 @@ async function cmdRestore(args: string[], env: Env): Promise<number> {
   const colon = spec.indexOf(':');
   const ref = colon >= 0 ? spec.slice(0, colon) : spec;
   const subpath = colon >= 0 ? spec.slice(colon + 1) : undefined;
-  const include = values.include?.length ? compilePatterns(values.include, env) : undefined;
+  const include = values.include?.length ? compilePatterns(values.include) : undefined;
   const repo = await openRepo(values, env);
   const lock = await repo.lock(false);
   const { signal, dispose } = withSignal();

@@ -506,6 +506,8 @@ static napi_value js_minor(napi_env env, napi_callback_info info) {
   return result;
 }
 
+napi_value lifeboat_js_poly1305(napi_env env, napi_callback_info info); /* poly1305.c */
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"utimensat", NULL, js_utimensat, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -517,6 +519,7 @@ NAPI_MODULE_INIT() {
       {"makedev", NULL, js_makedev, NULL, NULL, NULL, napi_enumerable, NULL},
       {"major", NULL, js_major, NULL, NULL, NULL, napi_enumerable, NULL},
       {"minor", NULL, js_minor, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poly1305", NULL, lifeboat_js_poly1305, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

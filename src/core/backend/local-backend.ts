@@ -79,16 +79,23 @@ export class LocalBackend implements Backend {
       await fh.sync();
       await fh.close();
       fh = undefined;
-      if (type !== 'config' && type !== 'lock') {
-        // Content-addressed: an existing file of that name already holds these bytes.
+      if (type !== 'config') {
+        // Content-addressed: an existing file of that name should hold these very bytes. If it
+        // does, saving is a no-op; if not, refuse rather than silently keep or clobber it.
+        let existing: Buffer | undefined;
         try {
-          await fsp.access(final);
-          await fsp.unlink(tmp);
-          return;
+          existing = await fsp.readFile(final);
         } catch {
           /* not there yet */
         }
-      } else if (type === 'config' && (await this.exists())) {
+        if (existing) {
+          await fsp.unlink(tmp);
+          if (existing.equals(Buffer.concat(parts))) return;
+          throw new LifeboatError('REPO_EXISTS', `Cannot write ${type} file ${name} in ${this.root}: a different file of that name exists`, {
+            hint: 'run `lifeboat repo check`; the existing file may be damaged',
+          });
+        }
+      } else if (await this.exists()) {
         throw new LifeboatError('REPO_EXISTS', `Cannot write config in ${this.root}: it already exists`);
       }
       await fsp.chmod(tmp, 0o400);

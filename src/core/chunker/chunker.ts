@@ -20,7 +20,7 @@ const MIN_POLYNOMIAL_DEGREE = 8;
 
 /** Bytes of each chunk that are copied without hashing: a cut before MIN_SIZE is impossible,
  * and the window only has to hold the chunk's own last 64 bytes by then. */
-const SKIP = MIN_SIZE - WINDOW_SIZE;
+const SKIP = MIN_SIZE - WINDOW_SIZE - 1;
 
 /**
  * Per-polynomial lookup tables. Entries are 64-bit values split into 32-bit halves and stored
@@ -172,7 +172,7 @@ export class Chunker {
     const wide = k >= 40;
     const sh = k - 40; // wide: the reduction index is hi >>> sh
     const hs = 40 - k; // narrow: it is (hi << hs) | (lo >>> ls); for degree <= 32 hi stays 0
-    const ls = k - 9;
+    const ls = k - 8;
 
     // The first 64 bytes of this call push out bytes of earlier calls, kept in the window.
     const windowStop = Math.min(stop, begin + WINDOW_SIZE);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LifeboatError } from '../errors.ts';
 import { decodeRune, goQuote, goUnquote, isGoPrint, isValidUtf8 } from './go-quote.ts';
+import { decodePrintTable, encodePrintTable, GO119_PRINT_TABLE } from './go-print-table.ts';
 
 /** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
 function prng(seed: number): () => number {
@@ -63,6 +64,38 @@ test('isGoPrint follows Go on Latin-1 and the category rule above it', () => {
   assert.equal(isGoPrint(0x4e00), true);
   assert.equal(isGoPrint(0xd800), false);
   assert.equal(isGoPrint(0x110000), false);
+  assert.equal(isGoPrint(0x1f600), true, 'an emoji of Unicode 6');
+  assert.equal(isGoPrint(0x1fae0), false, 'an emoji of Unicode 14 is unassigned for go1.19');
+  assert.equal(isGoPrint(0x0870), false, 'an Arabic letter of Unicode 14');
+});
+
+test('goQuote escapes runes newer than Unicode 13 as restic 0.14 does', () => {
+  assert.equal(q('\u{1fae0}melt'), '\\U0001fae0melt');
+  assert.equal(q('\u0870x'), '\\u0870x');
+});
+
+test('the go1.19 print table is sorted, disjoint and inside the Unicode letters/marks/numbers/punctuation/symbols', () => {
+  const ranges = decodePrintTable(GO119_PRINT_TABLE);
+  let prevEnd = 0xff;
+  let count = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    const [s, e] = [ranges[i]!, ranges[i + 1]!];
+    assert.ok(s > prevEnd + 1 || i === 0, `ranges are maximal and ordered at ${s.toString(16)}`);
+    assert.ok(e >= s && e <= 0x10ffff);
+    prevEnd = e;
+    count += e - s + 1;
+  }
+  const graphic = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+  let newer = 0;
+  for (let cp = 0x100; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const go = isGoPrint(cp);
+    if (go) assert.ok(graphic.test(String.fromCodePoint(cp)), `U+${cp.toString(16)} printable for Go but not a graphic category`);
+    else if (graphic.test(String.fromCodePoint(cp))) newer++;
+  }
+  assert.ok(count > 140_000, `${count} printable runes`);
+  assert.ok(newer < 20_000, `${newer} runes are printable only in the engine's newer Unicode`);
+  assert.equal(encodePrintTable(Array.from({ length: ranges.length / 2 }, (_, i) => [ranges[2 * i]!, ranges[2 * i + 1]!] as const)), GO119_PRINT_TABLE);
 });
 
 test('decodeRune agrees with Node on valid text and rejects invalid bytes one at a time', () => {

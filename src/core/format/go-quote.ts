@@ -8,15 +8,17 @@
  * Byte-exactness matters only for dedup against restic-made trees (the tree id is a hash of the
  * bytes); readability by restic needs just the escaping of `\`, `"`, controls and invalid bytes.
  *
- * Unicode-version caveat: Go's `IsPrint` (letters, marks, numbers, punctuation, symbols and the
- * ASCII space) comes from the Unicode tables compiled into the Go release (Unicode 13 for
- * go1.19, which built restic 0.14). We ask the JavaScript engine's Unicode property tables
- * instead, and Node 20 ships a newer Unicode. Characters assigned after Unicode 13 (new emoji,
- * new scripts) are therefore kept literal by us but escaped as `\u…`/`\U…` by restic 0.14. Both
- * forms unquote to the same bytes, so restic and lifeboat read either; only dedup of such trees
- * against restic's own trees is lost.
+ * Which runes count as printable (Go's `IsPrint`: letters, marks, numbers, punctuation, symbols
+ * and the ASCII space) depends on the Unicode tables compiled into the Go release. restic 0.14
+ * was built with go1.19 (Unicode 13.0); we use a table measured from that restic binary
+ * (go-print-table.ts) rather than the JS engine's Unicode properties, which on Node 20 are
+ * Unicode 17 and would keep ~16k newer runes (recent emoji, new scripts) literal where restic
+ * escapes them. A restic built with Go >= 1.21 (Unicode 15) leaves some of those literal, so
+ * trees naming such runes match 0.14's bytes, not necessarily every later release's.
+ * Either spelling unquotes to the same bytes, so this affects dedup only, never readability.
  */
 import { malformedError } from '../errors.ts';
+import { decodePrintTable, GO119_PRINT_TABLE } from './go-print-table.ts';
 
 /** Go's `utf8.RuneError`, also what every invalid byte decodes to. */
 export const RUNE_ERROR = 0xfffd;
@@ -65,16 +67,23 @@ export function isValidUtf8(b: Uint8Array): boolean {
   return true;
 }
 
-const GRAPHIC = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+const PRINT_RANGES = decodePrintTable(GO119_PRINT_TABLE);
 
 /**
- * Go's `strconv.IsPrint`: categories L, M, N, P, S plus the ASCII space. Latin-1 is decided
- * by Go's own fast path; everything above by this engine's Unicode tables (see the header).
+ * go1.19's `strconv.IsPrint`. Latin-1 uses Go's own fast path; above it, a binary search in the
+ * measured range table.
  */
 export function isGoPrint(r: number): boolean {
   if (r <= 0xff) return (r >= 0x20 && r <= 0x7e) || (r >= 0xa1 && r !== 0xad);
-  if (r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) return false;
-  return GRAPHIC.test(String.fromCodePoint(r));
+  let lo = 0;
+  let hi = PRINT_RANGES.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (r < PRINT_RANGES[2 * mid]!) hi = mid - 1;
+    else if (r > PRINT_RANGES[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 const SHORT_ESCAPES: Readonly<Record<number, string>> = {

@@ -13,6 +13,7 @@ import { keyFromJson } from '../crypto/crypto.ts';
 import { initZstd, zstdDecompress } from '../compress/zstd.ts';
 import { hashId, type Id } from '../ids.ts';
 import { compactJson } from './go-json.ts';
+import { decodePrintTable, encodePrintTable, GO119_PRINT_TABLE } from './go-print-table.ts';
 import { formatRfc3339Nano } from './go-time.ts';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.ts';
 import { decodeTree, encodeTree, type TreeNode } from './tree.ts';
@@ -25,7 +26,7 @@ let base = '';
 let env: NodeJS.ProcessEnv = {};
 let snapshotId = '';
 
-const restic = (...args: string[]): Buffer => execFileSync(RESTIC, ['--no-lock', ...args], { env, maxBuffer: 256 << 20 });
+const restic = (...args: string[]): Buffer => execFileSync(RESTIC, ['--no-lock', ...args], { env, maxBuffer: 1 << 30 });
 
 /** Names that stress Quote, JSON escaping and byte ordering. */
 const NAMES: (string | Buffer)[] = [
@@ -53,7 +54,43 @@ const NAMES: (string | Buffer)[] = [
   'x'.repeat(200) + '\u00e9'.repeat(25), // 250 bytes
   '\u4e2d\u6587',
   'combining\u0301\u0302',
+  '\u{1fae0} melting', // Unicode 14: escaped by go1.19
+  'arabic\u0870ext', // Unicode 14
 ];
+
+/** Names made of `cps`, as many runes per name as fit comfortably in 255 bytes. */
+function namesFromCodePoints(cps: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (cur.length > 0) out.push(Buffer.from(String(out.length).padStart(6, '0') + String.fromCodePoint(...cur)));
+    cur = [];
+    bytes = 0;
+  };
+  for (const cp of cps) {
+    const w = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + w > 240) flush();
+    cur.push(cp);
+    bytes += w;
+  }
+  flush();
+  return out;
+}
+
+/** Every rune on either side of every edge of the go1.19 print table, plus U+0080..U+00FF. */
+function tableEdgeCodePoints(): number[] {
+  const r = decodePrintTable(GO119_PRINT_TABLE);
+  const set = new Set<number>();
+  for (let cp = 0x80; cp <= 0xff; cp++) set.add(cp);
+  for (const edge of r) for (const cp of [edge - 1, edge, edge + 1]) set.add(cp);
+  return [...set].filter((cp) => cp >= 0x80 && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff)).sort((a, b) => a - b);
+}
+
+function writeNames(dir: string, names: readonly Buffer[]): void {
+  fs.mkdirSync(dir);
+  for (const n of names) fs.writeFileSync(Buffer.concat([Buffer.from(dir + '/'), n]), '');
+}
 
 before(() => {
   if (!haveRestic) return;
@@ -79,6 +116,7 @@ before(() => {
   fs.writeFileSync(join(src, 'hard1'), 'same inode');
   fs.linkSync(join(src, 'hard1'), join(src, 'hard2'));
   execFileSync('mkfifo', ['-m', '0644', join(src, 'fifo')]);
+  writeNames(join(src, 'unicode-edges'), namesFromCodePoints(tableEdgeCodePoints()));
   fs.writeFileSync(join(src, 'old'), 'from 2001');
   execFileSync('touch', ['-d', '2001-02-03 04:05:06.123456789', join(src, 'old')], { env });
   try {
@@ -115,7 +153,7 @@ test('every tree restic 0.14 wrote re-encodes to identical bytes', { skip: !have
     if (!again.equals(raw)) mismatches.push(`tree ${id}:\n  restic:   ${raw.toString()}\n  lifeboat: ${again.toString()}`);
     for (const n of nodes) byName.set(n.name.toString('latin1'), n);
   });
-  assert.ok(trees >= 7, `walked ${trees} trees`);
+  assert.ok(trees >= 8, `walked ${trees} trees`);
   assert.deepEqual(mismatches, []);
 
   const srcNames = fs.readdirSync(join(base, 'src'), { encoding: 'buffer' }).map((b) => b.toString('latin1'));
@@ -153,3 +191,37 @@ test('the snapshot restic 0.14 wrote re-encodes to identical bytes', { skip: !ha
   const pretty = restic('cat', 'snapshot', snapshotId);
   assert.equal(encodeSnapshot(decodeSnapshot(pretty)).toString(), compactJson(pretty).trimEnd(), 'the indented form compacts to the same');
 });
+
+test(
+  'every code point is quoted as restic 0.14 quotes it (LIFEBOAT_FULL_UNICODE_PROBE=1, ~20 s)',
+  { skip: (!haveRestic && 'restic not installed') || (!process.env.LIFEBOAT_FULL_UNICODE_PROBE && 'set LIFEBOAT_FULL_UNICODE_PROBE=1') },
+  () => {
+    const all: number[] = [];
+    for (let cp = 0x100; cp <= 0x10ffff; cp++) if (cp < 0xd800 || cp > 0xdfff) all.push(cp);
+    const dir = join(base, 'all-runes');
+    writeNames(dir, namesFromCodePoints(all));
+    restic('backup', '-q', dir);
+    const list = JSON.parse(restic('snapshots', '--json', '--path', dir).toString()) as { tree: Id }[];
+    let raw = Buffer.alloc(0);
+    walk(list[0]!.tree, (_id, bytes, nodes) => {
+      if (nodes.length > 1000) raw = bytes;
+    });
+    const again = encodeTree(decodeTree(raw));
+    if (!again.equals(raw)) {
+      // Rebuild the table from what restic wrote: literal runes are printable, escaped ones are not.
+      const printable = new Uint8Array(0x110000);
+      for (const n of (JSON.parse(raw.toString()) as { nodes: { name: string }[] }).nodes) {
+        const text = n.name.slice(6).replace(/\\(u[0-9a-f]{4}|U[0-9a-f]{8})/g, '');
+        for (const ch of text) printable[ch.codePointAt(0)!] = 1;
+      }
+      const ranges: [number, number][] = [];
+      for (let cp = 0x100; cp <= 0x10ffff; cp++) {
+        if (!printable[cp]) continue;
+        const last = ranges[ranges.length - 1];
+        if (last && last[1] === cp - 1) last[1] = cp;
+        else ranges.push([cp, cp]);
+      }
+      assert.fail(`go-print-table.ts disagrees with restic; measured table:\n${encodePrintTable(ranges)}`);
+    }
+  },
+);

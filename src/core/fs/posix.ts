@@ -53,6 +53,8 @@ export interface PosixBinding {
   makedev(major: number, minor: number): bigint;
   major(dev: bigint | number): number;
   minor(dev: bigint | number): number;
+  /** Poly1305 tag of `message` under the one-time `key` (r || s, 32 bytes); see poly1305.c. */
+  poly1305(message: Uint8Array, key: Uint8Array): Buffer;
 }
 
 export const ADDON_NAME = 'lifeboat_posix';

@@ -1,0 +1,333 @@
+/**
+ * The Backend contract (backend.ts) as a reusable node:test suite. Every backend (local today,
+ * SFTP and S3 later) registers it once from its own test file:
+ *
+ *   runBackendConformance('LocalBackend', async () => ({ backend, cleanup, root }));
+ *
+ * `makeBackend` must return a backend on a location where no repository exists yet; each test
+ * takes a fresh one, calls create() itself and runs cleanup() afterwards, also on failure.
+ *
+ * Backends that store into a local directory (local, or SFTP against a test server on this
+ * machine) also return `root`, that directory. Its parent must be a private directory holding
+ * nothing else. That enables the on-disk half of the contract: restic's layout
+ * (restic-format.md §1), read-only files (0400) and private directories (0700), foreign names
+ * and temp files hidden from list(), and nothing ever written outside the repository.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Backend, FileInfo, FileType } from './backend.ts';
+
+export interface BackendFixture {
+  readonly backend: Backend;
+  readonly cleanup: () => Promise<void>;
+  /** The directory the backend stores into, for on-disk checks (see the module header). */
+  readonly root?: string;
+}
+
+const ID_TYPES: readonly Exclude<FileType, 'config'>[] = ['key', 'data', 'index', 'snapshot', 'lock'];
+const DIR_OF: Record<Exclude<FileType, 'config'>, string> = { key: 'keys', data: 'data', index: 'index', snapshot: 'snapshots', lock: 'locks' };
+
+/** Deterministic bytes: SHA-256 in counter mode over a seed string. */
+export function seededBytes(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let off = 0, i = 0; off < length; i++) {
+    const block = createHash('sha256').update(`${seed}/${i}`).digest();
+    off += block.copy(out, off);
+  }
+  return out;
+}
+
+function idOf(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** A file whose name is the SHA-256 of its bytes, as every file but config has. */
+function contentFile(seed: string, length: number): { name: string; bytes: Buffer } {
+  const bytes = seededBytes(seed, length);
+  return { name: idOf(bytes), bytes };
+}
+
+function hasCode(code: string): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.equal((e as { code?: unknown }).code, code, `expected code ${code}, got ${String((e as { code?: unknown }).code)}: ${(e as Error).message}`);
+    return true;
+  };
+}
+
+async function listAll(b: Backend, type: FileType): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (const f of b.list(type)) out.push(f);
+  return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/** Every entry below `dir`, as [relative path, lstat]. */
+async function walk(dir: string): Promise<[string, import('node:fs').Stats][]> {
+  const out: [string, import('node:fs').Stats][] = [];
+  const rec = async (d: string): Promise<void> => {
+    for (const n of await fsp.readdir(d)) {
+      const p = path.join(d, n);
+      const st = await fsp.lstat(p);
+      out.push([path.relative(dir, p), st]);
+      if (st.isDirectory()) await rec(p);
+    }
+  };
+  await rec(dir);
+  return out;
+}
+
+function mode(st: import('node:fs').Stats): string {
+  return (st.mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+export function runBackendConformance(name: string, makeBackend: () => Promise<BackendFixture>): void {
+  /** Runs `body` on a fresh, created backend and always cleans up. */
+  const withBackend = async (body: (f: BackendFixture) => Promise<void>, opts: { create?: boolean } = {}): Promise<void> => {
+    const f = await makeBackend();
+    try {
+      if (opts.create !== false) await f.backend.create();
+      await body(f);
+    } finally {
+      await f.backend.close().catch(() => {});
+      await f.cleanup();
+    }
+  };
+
+  /** Like withBackend, for tests that need the on-disk root; fails (never skips) without it. */
+  const withRoot = (body: (f: BackendFixture & { root: string }) => Promise<void>, opts: { create?: boolean } = {}): Promise<void> =>
+    withBackend(async (f) => {
+      assert.ok(f.root, `${name}: this check needs the fixture's root directory`);
+      await body(f as BackendFixture & { root: string });
+    }, opts);
+
+  describe(`${name} conforms to the Backend contract`, () => {
+    test('exists() is false on a new location, stays false after create(), and is true once a config is saved', async () => {
+      await withBackend(async ({ backend }) => {
+        assert.equal(await backend.exists(), false);
+        await backend.create();
+        assert.equal(await backend.exists(), false, 'create() alone writes no config');
+        await backend.save('config', '', seededBytes('config', 155));
+        assert.equal(await backend.exists(), true);
+      }, { create: false });
+    });
+
+    test('create() refuses with REPO_EXISTS when a config exists, and leaves it untouched', async () => {
+      await withBackend(async ({ backend }) => {
+        const config = seededBytes('config', 155);
+        await backend.save('config', '', config);
+        await assert.rejects(backend.create(), hasCode('REPO_EXISTS'));
+        assert.deepEqual(await backend.load('config', ''), config);
+      });
+    });
+
+    test('config: save, load, range load, stat and list round-trip', async () => {
+      await withBackend(async ({ backend }) => {
+        const config = seededBytes('config-rt', 155);
+        await backend.save('config', '', config);
+        assert.deepEqual(await backend.load('config', ''), config);
+        assert.deepEqual(await backend.load('config', '', { offset: 16, length: 32 }), config.subarray(16, 48));
+        assert.equal((await backend.stat('config', '')).size, 155);
+        assert.deepEqual((await listAll(backend, 'config')).map((f) => f.size), [155]);
+      });
+    });
+
+    test('config: saving different bytes over an existing config fails with REPO_EXISTS', async () => {
+      await withBackend(async ({ backend }) => {
+        const config = seededBytes('config-a', 155);
+        await backend.save('config', '', config);
+        await assert.rejects(backend.save('config', '', seededBytes('config-b', 155)), hasCode('REPO_EXISTS'));
+        assert.deepEqual(await backend.load('config', ''), config);
+      });
+    });
+
+    for (const type of ID_TYPES) {
+      test(`${type}: save, load, range load, stat, list and remove round-trip`, async () => {
+        await withBackend(async ({ backend }) => {
+          const a = contentFile(`${type}-a`, type === 'data' ? 300_001 : 1_234);
+          const b = contentFile(`${type}-b`, 77);
+          await backend.save(type, a.name, a.bytes);
+          // Several parts are written as their concatenation.
+          await backend.save(type, b.name, [b.bytes.subarray(0, 10), b.bytes.subarray(10, 11), b.bytes.subarray(11)]);
+          assert.deepEqual(await backend.load(type, a.name), a.bytes);
+          assert.deepEqual(await backend.load(type, b.name), b.bytes);
+          for (const [offset, length] of [[0, 1], [0, a.bytes.length], [1000, 200], [a.bytes.length - 32, 32], [a.bytes.length, 0]] as const) {
+            assert.deepEqual(await backend.load(type, a.name, { offset, length }), a.bytes.subarray(offset, offset + length), `range ${offset}+${length}`);
+          }
+          assert.deepEqual(await backend.stat(type, a.name), { name: a.name, size: a.bytes.length });
+          const expected = [{ name: a.name, size: a.bytes.length }, { name: b.name, size: b.bytes.length }].sort((x, y) => (x.name < y.name ? -1 : 1));
+          assert.deepEqual(await listAll(backend, type), expected);
+          for (const other of ID_TYPES.filter((t) => t !== type)) assert.deepEqual(await listAll(backend, other), [], `${other} stays empty`);
+          await backend.remove(type, a.name);
+          assert.deepEqual(await listAll(backend, type), [{ name: b.name, size: b.bytes.length }]);
+          await assert.rejects(backend.load(type, a.name), hasCode('NOT_FOUND'));
+          assert.deepEqual(await backend.load(type, b.name), b.bytes, 'remove deletes only the named file');
+        });
+      });
+
+      test(`${type}: load and stat of a missing file fail with NOT_FOUND`, async () => {
+        await withBackend(async ({ backend }) => {
+          const missing = contentFile(`${type}-missing`, 10).name;
+          await assert.rejects(backend.load(type, missing), hasCode('NOT_FOUND'));
+          await assert.rejects(backend.load(type, missing, { offset: 0, length: 4 }), hasCode('NOT_FOUND'));
+          await assert.rejects(backend.stat(type, missing), hasCode('NOT_FOUND'));
+        });
+      });
+
+      test(`${type}: a range read beyond the end of the file fails with INTEGRITY`, async () => {
+        await withBackend(async ({ backend }) => {
+          const f = contentFile(`${type}-short`, 100);
+          await backend.save(type, f.name, f.bytes);
+          await assert.rejects(backend.load(type, f.name, { offset: 90, length: 20 }), hasCode('INTEGRITY'));
+          await assert.rejects(backend.load(type, f.name, { offset: 200, length: 1 }), hasCode('INTEGRITY'));
+        });
+      });
+
+      test(`${type}: saving identical bytes under an existing name is a no-op; different bytes fail with REPO_EXISTS`, async () => {
+        await withBackend(async ({ backend }) => {
+          const f = contentFile(`${type}-dup`, 500);
+          await backend.save(type, f.name, f.bytes);
+          await backend.save(type, f.name, f.bytes);
+          assert.equal((await listAll(backend, type)).length, 1);
+          await assert.rejects(backend.save(type, f.name, seededBytes(`${type}-other`, 500)), hasCode('REPO_EXISTS'));
+          assert.deepEqual(await backend.load(type, f.name), f.bytes, 'the stored file is unchanged');
+        });
+      });
+    }
+
+    test('config: load and stat before any config is saved fail with NOT_FOUND', async () => {
+      await withBackend(async ({ backend }) => {
+        await assert.rejects(backend.load('config', ''), hasCode('NOT_FOUND'));
+        await assert.rejects(backend.stat('config', ''), hasCode('NOT_FOUND'));
+        assert.deepEqual(await listAll(backend, 'config'), []);
+      });
+    });
+
+    test('names that are not ids are refused for every type but config, and nothing is written', async () => {
+      await withBackend(async ({ backend, root }) => {
+        const before = root ? (await walk(path.dirname(root))).map(([p]) => p).sort() : [];
+        for (const type of ID_TYPES) {
+          for (const bad of ['../escape', '../../etc/lifeboat-escape', '/tmp/lifeboat-escape', 'a'.repeat(63), 'A'.repeat(64), `${'a'.repeat(64)}/x`, '']) {
+            await assert.rejects(backend.save(type, bad, Buffer.from('x')), `${type} ${JSON.stringify(bad)} is refused`);
+          }
+        }
+        if (root) assert.deepEqual((await walk(path.dirname(root))).map(([p]) => p).sort(), before);
+      });
+    });
+
+    test('concurrent saves of 60 distinct files and 8 racing saves of one name all succeed', async () => {
+      await withBackend(async ({ backend, root }) => {
+        const files = Array.from({ length: 60 }, (_, i) => ({ type: ID_TYPES[i % ID_TYPES.length]!, ...contentFile(`conc-${i}`, 1 + ((i * 7919) % 70_000)) }));
+        const same = contentFile('conc-same', 65_536);
+        await Promise.all([
+          ...files.map((f) => backend.save(f.type, f.name, f.bytes)),
+          ...Array.from({ length: 8 }, () => backend.save('data', same.name, same.bytes)),
+        ]);
+        for (const type of ID_TYPES) {
+          const want = files.filter((f) => f.type === type).map((f) => ({ name: f.name, size: f.bytes.length }));
+          if (type === 'data') want.push({ name: same.name, size: same.bytes.length });
+          want.sort((x, y) => (x.name < y.name ? -1 : 1));
+          assert.deepEqual(await listAll(backend, type), want, `${type} listing`);
+        }
+        for (const f of files) assert.deepEqual(await backend.load(f.type, f.name), f.bytes);
+        assert.deepEqual(await backend.load('data', same.name), same.bytes);
+        if (root) {
+          const leftovers = (await walk(root)).filter(([p]) => p.includes('-tmp-'));
+          assert.deepEqual(leftovers.map(([p]) => p), [], 'no temp files remain');
+        }
+      });
+    });
+
+    // ---- on-disk half of the contract (backends storing into a local directory) ----
+
+    test('on disk: restic layout; data files go to data/<first two hex chars>/', async () => {
+      await withRoot(async ({ backend, root }) => {
+        const top = (await fsp.readdir(root)).sort();
+        assert.deepEqual(top, ['data', 'index', 'keys', 'locks', 'snapshots']);
+        const sub = (await fsp.readdir(path.join(root, 'data'))).sort();
+        assert.equal(sub.length, 256);
+        assert.equal(sub[0], '00');
+        assert.equal(sub[255], 'ff');
+        await backend.save('config', '', seededBytes('cfg', 155));
+        await fsp.access(path.join(root, 'config'));
+        for (const type of ID_TYPES) {
+          const f = contentFile(`layout-${type}`, 64);
+          await backend.save(type, f.name, f.bytes);
+          const where = type === 'data' ? path.join(root, 'data', f.name.slice(0, 2), f.name) : path.join(root, DIR_OF[type], f.name);
+          assert.deepEqual(await fsp.readFile(where), f.bytes, `${type} file at ${path.relative(root, where)}`);
+        }
+      });
+    });
+
+    test('on disk: saved files are read-only (0400) and every directory is private (0700), as restic makes them', async () => {
+      await withRoot(async ({ backend, root }) => {
+        await backend.create();
+        // A data/xx directory that went missing is recreated with the same mode.
+        await fsp.rmdir(path.join(root, 'data', 'ab'));
+        let pack = contentFile('mode-pack', 2000);
+        for (let n = 0; !pack.name.startsWith('ab'); n++) pack = contentFile(`mode-pack-${n}`, 2000);
+        await backend.save('data', pack.name, pack.bytes);
+        await backend.save('config', '', seededBytes('cfg', 155));
+        for (const type of ID_TYPES) {
+          const f = contentFile(`mode-${type}`, 100);
+          await backend.save(type, f.name, f.bytes);
+        }
+        assert.equal(mode(await fsp.stat(root)), '0700', 'the repository directory itself');
+        const bad = (await walk(root))
+          .filter(([, st]) => (st.isDirectory() ? mode(st) !== '0700' : !st.isFile() || mode(st) !== '0400'))
+          .map(([rel, st]) => `${rel} ${st.isDirectory() ? 'dir' : 'file'} ${mode(st)}`);
+        assert.deepEqual(bad, []);
+      }, { create: false });
+    });
+
+    test('on disk: list() ignores temp files, foreign names, directories and data files not exactly one level down', async () => {
+      await withRoot(async ({ backend, root }) => {
+        const real: Record<string, string> = {};
+        for (const type of ID_TYPES) {
+          const f = contentFile(`list-${type}`, 50);
+          await backend.save(type, f.name, f.bytes);
+          real[type] = f.name;
+          const dir = type === 'data' ? path.join(root, 'data', f.name.slice(0, 2)) : path.join(root, DIR_OF[type]);
+          const fake = contentFile(`fake-${type}`, 10).name;
+          await fsp.writeFile(path.join(dir, `${fake}-tmp-0123456789abcdef`), 'partial');
+          await fsp.writeFile(path.join(dir, 'README'), 'not an id');
+          await fsp.writeFile(path.join(dir, fake.toUpperCase()), 'uppercase is not how ids are written');
+          await fsp.writeFile(path.join(dir, fake.slice(0, 63)), 'too short');
+          await fsp.mkdir(path.join(dir, contentFile(`dir-${type}`, 10).name));
+        }
+        // A pack directly in data/ and one two levels down are not where restic looks.
+        await fsp.writeFile(path.join(root, 'data', contentFile('flat', 10).name), 'flat');
+        await fsp.mkdir(path.join(root, 'data', '00', 'deeper'));
+        await fsp.writeFile(path.join(root, 'data', '00', 'deeper', contentFile('deep', 10).name), 'deep');
+        for (const type of ID_TYPES) {
+          assert.deepEqual((await listAll(backend, type)).map((f) => f.name), [real[type]], `${type} lists only its real file`);
+        }
+      });
+    });
+
+    test('on disk: nothing is ever created outside the repository directory', async () => {
+      await withRoot(async ({ backend, root }) => {
+        const parent = path.dirname(root);
+        assert.deepEqual((await fsp.readdir(parent)).filter((n) => n !== path.basename(root)), [], 'fixture: the parent holds nothing but the repository');
+        await backend.create();
+        await backend.save('config', '', seededBytes('cfg', 155));
+        const kept: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          const type = ID_TYPES[i % ID_TYPES.length]!;
+          const f = contentFile(`outside-${i}`, 3000);
+          await backend.save(type, f.name, f.bytes);
+          if (i % 2 === 0) await backend.remove(type, f.name);
+          else kept.push(f.name);
+          await backend.load(type, f.name, { offset: 0, length: 1 }).catch(() => {});
+          for await (const _ of backend.list(type)) void _;
+        }
+        await backend.close();
+        assert.deepEqual(await fsp.readdir(parent), [path.basename(root)]);
+        const files = (await walk(root)).filter(([, st]) => !st.isDirectory()).map(([p]) => p);
+        assert.equal(files.length, kept.length + 1, 'only the config and the kept files remain');
+      }, { create: false });
+    });
+  });
+
+}

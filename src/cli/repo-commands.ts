@@ -117,6 +117,12 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   const repo = await openRepo(values, env);
   const { signal, dispose } = withSignal();
+  // The archiver sees the abort only when the next piece of stdin arrives; an idle pipe would
+  // keep an interrupted run (and its lock) alive, then save a snapshot. End the stream instead.
+  if (values.stdin) {
+    process.stdin.on('error', () => {}); // the error reaches the archiver through its iterator
+    signal.addEventListener('abort', () => process.stdin.destroy(new DOMException('interrupted', 'AbortError')), { once: true });
+  }
   const lock = await repo.lock(false);
   const progress = Progress.for('backup', !!values.json);
   const errors: string[] = [];

@@ -319,7 +319,7 @@ export class Archiver {
     let fh: fsp.FileHandle | undefined;
     try {
       fh = await fsp.open(abs, 'r');
-      const n = await chunkFile(this.pol, fh, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal);
+      const n = await chunkFile(this.pol, fh, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal, Number(node.size));
       node = { ...node, size: BigInt(n), content };
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;

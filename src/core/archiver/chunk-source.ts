@@ -65,16 +65,26 @@ export class ChunkAssembler {
 }
 
 /** Chunks an open file from its start. Returns the number of bytes read. */
-export async function chunkFile(pol: bigint, fh: FileHandle, sink: ChunkSink, signal?: AbortSignal): Promise<number> {
+export async function chunkFile(pol: bigint, fh: FileHandle, sink: ChunkSink, signal?: AbortSignal, sizeHint?: number): Promise<number> {
   const asm = new ChunkAssembler(pol, sink);
-  // Chunks are copied out in emit(), so the read buffer can be reused only after a push has
-  // finished with it; a fresh buffer per read keeps that simple.
+  // Read ahead: the next read is in flight while the chunker scans the current buffer. Chunks
+  // are copied out in emit(), and a buffer is never reused, so pieces may keep referring to it.
+  // Small files get a buffer of their size (+1 to see EOF early), not 4 MiB each.
+  const size = sizeHint !== undefined && sizeHint < READ_SIZE ? Math.max(1, sizeHint + 1) : READ_SIZE;
+  const readNext = async (): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafeSlow(size);
+    const { bytesRead } = await fh.read(buf, 0, size, null);
+    return buf.subarray(0, bytesRead);
+  };
+  let next = readNext();
+  next.catch(() => {});
   for (;;) {
     signal?.throwIfAborted();
-    const buf = Buffer.allocUnsafeSlow(READ_SIZE);
-    const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
-    if (bytesRead === 0) break;
-    await asm.push(buf.subarray(0, bytesRead));
+    const cur = await next;
+    if (cur.length === 0) break;
+    next = readNext();
+    next.catch(() => {});
+    await asm.push(cur);
   }
   await asm.end();
   return asm.bytes;

@@ -12,6 +12,7 @@ import type { Repository } from './repository.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
+const MAX_UPLOADS = 3;
 
 export interface SaveResult {
   readonly id: Id;
@@ -61,6 +62,8 @@ export class BlobSaver {
   async waitForCapacity(): Promise<void> {
     this.getPool();
     if (this.failure) throw this.failure;
+    // Back-pressure on pack uploads: a few full packs may wait for the disk, not more.
+    while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
     if (this.slots > 0) return;
     await new Promise<void>((r) => this.waiters.push(r));
     if (this.failure) throw this.failure;
@@ -92,8 +95,6 @@ export class BlobSaver {
       if (packer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
         this.packers.delete(type);
         this.startUpload(packer);
-        // Back-pressure on pack uploads: never more than two packs in memory waiting for disk.
-        while (this.uploads.size > 2) await Promise.race(this.uploads);
       }
       return { id, known: false, stored: r.sealed.length };
     } catch (e) {

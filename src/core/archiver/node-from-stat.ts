@@ -7,7 +7,7 @@ import { promises as fsp, type BigIntStats } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { TreeNode } from '../format/tree.ts';
 import { fileModeFromStat, nodeTypeFromStat } from '../format/file-mode.ts';
-import { fromStatNs } from '../format/go-time.ts';
+import { fixTimeYear, fromStatNs } from '../format/go-time.ts';
 import { groupName, readXattrs, userName } from '../fs/metadata.ts';
 import type { Id } from '../ids.ts';
 
@@ -21,9 +21,10 @@ export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): 
     name,
     type,
     mode: fileModeFromStat(stMode),
-    mtime: fromStatNs(st.mtimeNs),
-    atime: fromStatNs(st.atimeNs),
-    ctime: fromStatNs(st.ctimeNs),
+    // restic's FixTime: years outside 0..9999 cannot be written as RFC 3339.
+    mtime: fixTimeYear(fromStatNs(st.mtimeNs)),
+    atime: fixTimeYear(fromStatNs(st.atimeNs)),
+    ctime: fixTimeYear(fromStatNs(st.ctimeNs)),
     uid,
     gid,
     user: userName(uid),

@@ -237,7 +237,7 @@ describe('pack', () => {
     }
     for (let i = 0; i < 1500; i++) {
       // Header plaintext mutations sealed with the right key: exercises the entry parser.
-      let h = Buffer.from(headerPlain);
+      let h: Buffer = Buffer.from(headerPlain);
       const mode = rnd() % 4;
       if (mode === 0) for (let k = 0; k <= rnd() % 4; k++) h[rnd() % h.length] = rnd() & 0xff;
       else if (mode === 1) h = h.subarray(0, rnd() % h.length);

@@ -110,7 +110,9 @@ export class PackWriter {
   }
 
   /** Seals (after zstd, if asked) and appends one blob; returns its index entry. */
-  add(type: BlobType, id: BlobId, plaintext: Uint8Array, opts: AddBlobOptions): PackedBlob {
+  add(type: BlobType, blobId: BlobId, plaintext: Uint8Array, opts: AddBlobOptions): PackedBlob {
+    this.#checkCanAdd(type);
+    const id = parseId(blobId, 'blob id');
     if (opts.verifyId && hashId(plaintext) !== id) throw integrityError(`Cannot add blob ${id.slice(0, 8)}: its id is not the sha256 of its content`);
     if (plaintext.length > MAX_U32) throw new Error('blob too large');
     const compress = opts.compress && plaintext.length > 0;
@@ -123,9 +125,7 @@ export class PackWriter {
    * is zstd(plaintext) when uncompressedLength is given (and > 0), else the plaintext itself.
    */
   addSealed(type: BlobType, blobId: BlobId, sealed: Uint8Array, uncompressedLength: number | undefined): PackedBlob {
-    if (this.#finished) throw new Error('PackWriter.add after finish');
-    if (type !== 'data' && type !== 'tree') throw new Error(`invalid blob type ${String(type)}`);
-    if (this.#blobs.length > 0 && this.#blobs[0]!.type !== type) throw new Error('a pack holds blobs of one type only');
+    this.#checkCanAdd(type);
     const id = parseId(blobId, 'blob id');
     if (sealed.length < CRYPTO_OVERHEAD || sealed.length > MAX_U32) throw new Error(`invalid sealed blob length ${sealed.length}`);
     if (uncompressedLength !== undefined && (!Number.isInteger(uncompressedLength) || uncompressedLength <= 0 || uncompressedLength > MAX_U32)) {
@@ -144,6 +144,12 @@ export class PackWriter {
     this.#offset += sealed.length;
     this.#headerSize += es;
     return blob;
+  }
+
+  #checkCanAdd(type: BlobType): void {
+    if (this.#finished) throw new Error('PackWriter.add after finish');
+    if (type !== 'data' && type !== 'tree') throw new Error(`invalid blob type ${String(type)}`);
+    if (this.#blobs.length > 0 && this.#blobs[0]!.type !== type) throw new Error('a pack holds blobs of one type only');
   }
 
   /** Appends seal(header) || u32le(length) and returns the whole file. */

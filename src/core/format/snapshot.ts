@@ -12,17 +12,8 @@
  */
 import { LifeboatError, malformedError } from '../errors.ts';
 import { parseId, type Id } from '../ids.ts';
-import {
-  goJsonString,
-  JsonObject,
-  parseJson,
-  readInt64,
-  readObject,
-  readString,
-  readStringArray,
-  readUint,
-  type JsonValue,
-} from './go-json.ts';
+import { goJsonString } from './go-json.ts';
+import { JsonObject, parseJson, readInt64, readObject, readString, readStringArray, readUint, type JsonValue } from './go-json-reader.ts';
 import { formatRfc3339Nano, parseRfc3339Nano, ZERO_TIME, type GoTime } from './go-time.ts';
 
 /** restic >= 0.17 backup statistics (`SnapshotSummary`); every field is always written. */

@@ -183,12 +183,14 @@ test('decodeTree refuses hostile or broken trees with MALFORMED errors', () => {
     '{"nodes":[{"name":"x","type":"file","extended_attributes":[null]}]}',
     '{"nodes":[{"name":"a\\"b","type":"file"}]}',
     '{"nodes":[{"name":"\\\\q","type":"file"}]}',
-    '{"nodes":[{"name":"a/b","type":"file"}]}',
-    '{"nodes":[{"name":"..","type":"dir"}]}',
-    '{"nodes":[{"name":"","type":"file"}]}',
     '{"nodes":[]} trailing',
   ];
   for (const s of bad) assert.throws(() => decodeTree(Buffer.from(s)), malformed, s);
+});
+
+test('decodeTree keeps nodes with unsafe names so the restorer can refuse exactly those', () => {
+  const t = decodeTree(Buffer.from('{"nodes":[{"name":"a/b","type":"file","content":[]},{"name":"..","type":"dir"},{"name":"","type":"file"},{"name":"ok","type":"file","content":[]}]}'));
+  assert.deepEqual(t.map((n) => unsafeNodeName(n.name) ?? 'safe'), ['name contains "/"', 'name is ".."', 'empty name', 'safe']);
 });
 
 test('decodeTree only ever throws MALFORMED on truncated and mutated trees (seeded fuzz)', () => {

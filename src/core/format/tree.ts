@@ -14,19 +14,8 @@
 import { LifeboatError, malformedError } from '../errors.ts';
 import { parseId, type Id } from '../ids.ts';
 import { isNodeType, type NodeType } from './file-mode.ts';
-import {
-  goJsonBase64,
-  goJsonBytes,
-  goJsonString,
-  JsonObject,
-  parseJson,
-  readArray,
-  readBase64,
-  readObject,
-  readString,
-  readUint,
-  type JsonValue,
-} from './go-json.ts';
+import { goJsonBase64, goJsonBytes, goJsonString } from './go-json.ts';
+import { JsonObject, parseJson, readArray, readBase64, readObject, readString, readUint, type JsonValue } from './go-json-reader.ts';
 import { goQuote, goUnquote, isValidUtf8 } from './go-quote.ts';
 import { formatRfc3339Nano, parseRfc3339Nano, ZERO_TIME, type GoTime } from './go-time.ts';
 
@@ -167,8 +156,8 @@ function decodeNode(o: JsonObject): TreeNode {
   const quoted = o.get('name');
   if (typeof quoted !== 'string') throw malformedError('invalid name: missing or not a string');
   const name = goUnquote(quoted);
-  const why = unsafeNodeName(name);
-  if (why) throw malformedError(`invalid name ${JSON.stringify(quoted.slice(0, 80))}: ${why}`);
+  // Unsafe names (.., /, empty) are decoded, not rejected: the restorer refuses such a node by
+  // name and restores its siblings; the checker reports it. Encoding still refuses them.
   const type = o.get('type');
   if (typeof type !== 'string') throw malformedError('invalid type: missing or not a string');
   if (!isNodeType(type)) throw malformedError(`invalid type ${JSON.stringify(type.slice(0, 40))}`);

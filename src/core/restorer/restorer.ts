@@ -5,7 +5,7 @@
  * device nodes, xattrs and POSIX ACLs.
  *
  * Safety invariants (the snapshot is untrusted):
- * - every name passes unsafeNameReason(); refused nodes are reported by path, the rest restored;
+ * - every name passes unsafeNodeName(); refused nodes are reported by path, the rest restored;
  * - duplicate names in one tree are refused (the second and later ones);
  * - a path is only ever created inside a directory this restore created or verified (lstat)
  *   to be a real directory, and an existing non-directory entry is unlinked, never followed;
@@ -18,8 +18,7 @@ import { LifeboatError } from '../errors.ts';
 import type { Id, TreeId } from '../ids.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { Snapshot } from '../format/snapshot.ts';
-import { decodeTree, type TreeNode } from '../format/tree.ts';
-import { unsafeNameReason } from './safe-name.ts';
+import { decodeTree, unsafeNodeName, type TreeNode } from '../format/tree.ts';
 import { applyMetadata, createSpecial } from './apply-metadata.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
 
@@ -170,7 +169,7 @@ export class Restorer {
     for (const n of nodes) {
       const shown = n.name.toString('utf8');
       const rel = (relDir === '/' ? '/' : relDir + '/') + shown;
-      const why = unsafeNameReason(n.name);
+      const why = unsafeNodeName(n.name);
       if (why) {
         this.report(`${relDir}/${JSON.stringify(shown)}`, `refused node: ${why}`);
         continue;

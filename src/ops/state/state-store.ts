@@ -1,0 +1,173 @@
+/**
+ * The state store: run history, drive sightings and drill results in one SQLite file
+ * (`<state_dir>/state.db`, WAL mode). `status` falls back on it when a drive is unplugged, so
+ * every run outcome is written here, including "destination absent" (neither failure nor
+ * success). The file is created 0600 in a 0700 directory: it names paths and snapshot ids.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+
+export type RunOutcome = 'success' | 'partial' | 'failed' | 'absent';
+
+export interface RunRecord {
+  readonly source: string;
+  readonly destination: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly outcome: RunOutcome;
+  readonly bytes: number;
+  readonly files: number;
+  readonly snapshot?: string | undefined;
+  readonly error?: string | undefined;
+}
+
+export interface DriveSighting {
+  readonly destination: string;
+  readonly lastSeen: number;
+  readonly label?: string | undefined;
+  readonly uuid?: string | undefined;
+}
+
+export interface DrillRecord {
+  readonly source: string;
+  readonly destination: string;
+  readonly snapshot: string;
+  readonly at: number;
+  readonly ok: boolean;
+  readonly filesChecked: number;
+  readonly bytesChecked: number;
+  readonly coverage: number;
+  readonly details?: string | undefined;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL, destination TEXT NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
+  outcome TEXT NOT NULL, bytes INTEGER NOT NULL, files INTEGER NOT NULL,
+  snapshot TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS runs_cell ON runs(source, destination, finished_at);
+CREATE TABLE IF NOT EXISTS drives (
+  destination TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, label TEXT, uuid TEXT);
+CREATE TABLE IF NOT EXISTS drills (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL, destination TEXT NOT NULL, snapshot TEXT NOT NULL, at INTEGER NOT NULL,
+  ok INTEGER NOT NULL, files_checked INTEGER NOT NULL, bytes_checked INTEGER NOT NULL,
+  coverage REAL NOT NULL, details TEXT);
+CREATE TABLE IF NOT EXISTS drill_progress (
+  source TEXT NOT NULL, destination TEXT NOT NULL, cursor TEXT NOT NULL, round INTEGER NOT NULL,
+  PRIMARY KEY (source, destination));
+`;
+
+interface RunRow {
+  source: string;
+  destination: string;
+  started_at: number;
+  finished_at: number;
+  outcome: RunOutcome;
+  bytes: number;
+  files: number;
+  snapshot: string | null;
+  error: string | null;
+}
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    source: r.source,
+    destination: r.destination,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    outcome: r.outcome,
+    bytes: r.bytes,
+    files: r.files,
+    snapshot: r.snapshot ?? undefined,
+    error: r.error ?? undefined,
+  };
+}
+
+export class StateStore {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  static open(stateDir: string): StateStore {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = path.join(stateDir, 'state.db');
+    const db = new Database(file);
+    chmodSync(file, 0o600);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 10000');
+    db.exec(SCHEMA);
+    return new StateStore(db);
+  }
+
+  recordRun(r: RunRecord): void {
+    this.db
+      .prepare('INSERT INTO runs (source, destination, started_at, finished_at, outcome, bytes, files, snapshot, error) VALUES (?,?,?,?,?,?,?,?,?)')
+      .run(r.source, r.destination, r.startedAt, r.finishedAt, r.outcome, r.bytes, r.files, r.snapshot ?? null, r.error ?? null);
+  }
+
+  lastRun(source: string, destination: string): RunRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM runs WHERE source=? AND destination=? ORDER BY finished_at DESC, id DESC LIMIT 1').get(source, destination) as RunRow | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  lastSuccess(source: string, destination: string): RunRecord | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM runs WHERE source=? AND destination=? AND outcome IN ('success','partial') ORDER BY finished_at DESC, id DESC LIMIT 1")
+      .get(source, destination) as RunRow | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  runs(opts: { source?: string; destination?: string; limit?: number } = {}): RunRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM runs WHERE (? IS NULL OR source=?) AND (? IS NULL OR destination=?) ORDER BY finished_at DESC, id DESC LIMIT ?')
+      .all(opts.source ?? null, opts.source ?? null, opts.destination ?? null, opts.destination ?? null, opts.limit ?? 100) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  markSeen(s: DriveSighting): void {
+    this.db
+      .prepare('INSERT INTO drives (destination, last_seen, label, uuid) VALUES (?,?,?,?) ON CONFLICT(destination) DO UPDATE SET last_seen=excluded.last_seen, label=excluded.label, uuid=excluded.uuid')
+      .run(s.destination, s.lastSeen, s.label ?? null, s.uuid ?? null);
+  }
+
+  lastSeen(destination: string): DriveSighting | undefined {
+    const r = this.db.prepare('SELECT * FROM drives WHERE destination=?').get(destination) as { destination: string; last_seen: number; label: string | null; uuid: string | null } | undefined;
+    return r ? { destination: r.destination, lastSeen: r.last_seen, label: r.label ?? undefined, uuid: r.uuid ?? undefined } : undefined;
+  }
+
+  recordDrill(d: DrillRecord): void {
+    this.db
+      .prepare('INSERT INTO drills (source, destination, snapshot, at, ok, files_checked, bytes_checked, coverage, details) VALUES (?,?,?,?,?,?,?,?,?)')
+      .run(d.source, d.destination, d.snapshot, d.at, d.ok ? 1 : 0, d.filesChecked, d.bytesChecked, d.coverage, d.details ?? null);
+  }
+
+  lastDrill(source: string, destination: string): DrillRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM drills WHERE source=? AND destination=? ORDER BY at DESC, id DESC LIMIT 1').get(source, destination) as
+      | { source: string; destination: string; snapshot: string; at: number; ok: number; files_checked: number; bytes_checked: number; coverage: number; details: string | null }
+      | undefined;
+    return r
+      ? { source: r.source, destination: r.destination, snapshot: r.snapshot, at: r.at, ok: r.ok === 1, filesChecked: r.files_checked, bytesChecked: r.bytes_checked, coverage: r.coverage, details: r.details ?? undefined }
+      : undefined;
+  }
+
+  drillCursor(source: string, destination: string): { cursor: string; round: number } | undefined {
+    return this.db.prepare('SELECT cursor, round FROM drill_progress WHERE source=? AND destination=?').get(source, destination) as { cursor: string; round: number } | undefined;
+  }
+
+  setDrillCursor(source: string, destination: string, cursor: string, round: number): void {
+    this.db
+      .prepare('INSERT INTO drill_progress (source, destination, cursor, round) VALUES (?,?,?,?) ON CONFLICT(source, destination) DO UPDATE SET cursor=excluded.cursor, round=excluded.round')
+      .run(source, destination, cursor, round);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -28,7 +28,7 @@ export function mirrorPaths(root: string, source: string, stamp: string): { targ
 }
 
 export function versionStamp(d: Date): string {
-  return d.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
 /** Escapes rsync filter wildcards so a path is matched literally. */

@@ -25,6 +25,9 @@ import { malformedError } from '../errors.ts';
 /** Default cap on decompressed output, in bytes. Trees of huge directories are the largest. */
 export const ZSTD_DEFAULT_MAX_SIZE = 512 * 1024 * 1024;
 
+/** wasm32 memory ends at 2 GiB and must also hold the input; larger caps are lowered to this. */
+export const ZSTD_HARD_MAX_SIZE = 1024 * 1024 * 1024;
+
 export interface ZstdDecompressOptions {
   /** Refuse (malformedError) any input whose size or bound is above this. */
   readonly maxSize?: number;
@@ -113,7 +116,7 @@ export function zstdCompress(data: Uint8Array, level = 3): Uint8Array {
  * output must be exactly that long. Throws malformedError on anything else, never another error.
  */
 export function zstdDecompress(data: Uint8Array, expectedSize?: number, opts: ZstdDecompressOptions = {}): Uint8Array {
-  const maxSize = opts.maxSize ?? ZSTD_DEFAULT_MAX_SIZE;
+  const maxSize = Math.min(opts.maxSize ?? ZSTD_DEFAULT_MAX_SIZE, ZSTD_HARD_MAX_SIZE);
   if (expectedSize !== undefined) {
     if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) throw malformedError(`Cannot decompress: invalid expected size ${expectedSize}`);
     if (expectedSize > maxSize) throw malformedError(`Cannot decompress: expected size ${expectedSize} exceeds the limit of ${maxSize} bytes`);
@@ -137,7 +140,14 @@ export function zstdDecompress(data: Uint8Array, expectedSize?: number, opts: Zs
   try {
     dst = alloc(m, capacity, 'decompress');
     m.HEAPU8.set(data, src);
-    const n = m._ZSTD_decompress_usingDict(dctx, dst, capacity, src, data.length, 0, 0);
+    let n: number;
+    try {
+      n = m._ZSTD_decompress_usingDict(dctx, dst, capacity, src, data.length, 0, 0);
+    } catch (e) {
+      // libzstd reports bad input as error codes; a wasm trap would be a bug, but the contract
+      // for callers stays "MALFORMED, never anything else".
+      throw malformedError('Cannot decompress: zstd trapped', e);
+    }
     if (m._ZSTD_isError(n)) throw malformedError(`Cannot decompress: invalid zstd data (error ${-n})`);
     if (expectedSize !== undefined && n !== expectedSize) {
       throw malformedError(`Cannot decompress: got ${n} bytes, expected ${expectedSize}`);

@@ -3,9 +3,10 @@
  * Poly1305) and opens blobs for restore and check (MAC, decrypt, decompress, SHA-256 verify).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createHash } from 'node:crypto';
-import { makeKey, open, seal, type MasterKey } from '../crypto/crypto.ts';
-import { initZstd, zstdCompress, zstdDecompress } from '../compress/zstd.ts';
+import { makeKey, seal, type MasterKey } from '../crypto/crypto.ts';
+import { initZstd, zstdCompress } from '../compress/zstd.ts';
+import { openBlob, type PackedBlob } from '../format/pack.ts';
+import type { Id } from '../ids.ts';
 
 export type BlobTask =
   | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean }
@@ -38,16 +39,12 @@ export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean): {
   return { sealed: seal(key, data), uncompressedLength: undefined };
 }
 
+/** Opens a sealed blob and verifies it against its id (pack.ts openBlob: MAC, zstd with size caps, SHA-256). */
 export function openBlobBytes(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined): Buffer {
-  let plain: Uint8Array = open(key, sealed);
-  if (uncompressedLength !== undefined) plain = zstdDecompress(plain, uncompressedLength);
-  const got = createHash('sha256').update(plain).digest('hex');
-  if (got !== id) {
-    const e = new Error(`blob ${id.slice(0, 8)} does not match its id (got ${got.slice(0, 8)})`) as Error & { code: string };
-    e.code = 'INTEGRITY';
-    throw e;
-  }
-  return Buffer.from(plain.buffer, plain.byteOffset, plain.length);
+  const entry: PackedBlob = uncompressedLength
+    ? { type: 'data', id: id as Id, offset: 0, length: sealed.length, uncompressedLength }
+    : { type: 'data', id: id as Id, offset: 0, length: sealed.length };
+  return openBlob(key, sealed, entry);
 }
 
 /** Small Buffers share Node's 8 KiB pool; only a buffer that owns its memory may be transferred. */

@@ -1,0 +1,125 @@
+/**
+ * `lifeboat status`: the coverage map at a glance. One cell per source x destination with its
+ * state, judged against the source's frequency:
+ *   OK     last good copy younger than the interval        DUE    older than the interval
+ *   STALE  older than twice the interval, or the drive not seen for longer than that
+ *   NEVER  no good copy yet                                  FAILED the last run failed
+ *   ABSENT the destination is not here now (but was seen recently enough)
+ * Repositories are read when reachable (snapshot count, newest snapshot of the source); when a
+ * drive is unplugged the state store answers.
+ */
+import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { Repository } from '../../core/repository/repository.ts';
+import { nominalIntervalSeconds, policyWarnings, type Config, type PolicyWarning } from '../../config/index.ts';
+import { checkDestination, type DeviceProbe } from '../devices/index.ts';
+import type { StateStore } from '../state/state-store.ts';
+import { deviceView, sourceTag } from './cell-context.ts';
+import { destinationPassword } from './destination-password.ts';
+import { selectCells } from './run-coverage.ts';
+
+export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED';
+
+export interface StatusCell {
+  readonly source: string;
+  readonly destination: string;
+  readonly state: CellState;
+  readonly priority: string;
+  readonly frequency: string;
+  readonly last_success: string | null;
+  readonly age_seconds: number | null;
+  readonly snapshot: string | null;
+  readonly snapshots: number | null;
+  readonly size_bytes: number | null;
+  readonly last_error: string | null;
+  readonly destination_present: boolean;
+  readonly destination_why: string | null;
+  readonly last_seen: string | null;
+  readonly last_drill: string | null;
+  readonly last_drill_ok: boolean | null;
+  readonly drill_coverage: number | null;
+}
+
+export interface StatusReport {
+  readonly cells: StatusCell[];
+  readonly warnings: { code: string; level: string; message: string }[];
+}
+
+export async function coverageStatus(config: Config, deps: { probe: DeviceProbe; state: StateStore; now?: Date }): Promise<StatusReport> {
+  const now = (deps.now ?? new Date()).getTime();
+  const cells: StatusCell[] = [];
+  const warnings: StatusReport['warnings'] = policyWarnings(config).map((w: PolicyWarning) => ({ code: w.code, level: w.level, message: w.message }));
+  const destInfo = new Map<string, { present: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> }>();
+  for (const d of config.destinations) {
+    const st = await checkDestination(deviceView(d), deps.probe).catch((e: Error) => ({ state: 'absent' as const, why: e.message }));
+    const info: { present: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', why: st.state === 'ready' ? null : st.why };
+    if (st.state === 'ready') {
+      deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
+      if (d.format === 'repository') {
+        try {
+          const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.text : undefined });
+          const repo = await Repository.open(new LocalBackend(d.root), { password });
+          try {
+            const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();
+            for (const s of await repo.listSnapshots({ onError: () => {} })) {
+              for (const t of s.snapshot.tags ?? []) {
+                const e = m.get(t) ?? { count: 0 };
+                e.count++;
+                const time = Date.parse(s.snapshot.time);
+                if (!e.latest || time >= e.latest.time) e.latest = { id: s.id, time };
+                m.set(t, e);
+              }
+            }
+            info.snapshots = m;
+          } finally {
+            await repo.close();
+          }
+        } catch (e) {
+          warnings.push({ code: 'REPOSITORY_UNREADABLE', level: 'error', message: `destination ${d.name}: ${(e as Error).message}` });
+        }
+      }
+    }
+    destInfo.set(d.name, info);
+  }
+  for (const { source, destination } of selectCells(config, {})) {
+    const info = destInfo.get(destination.name)!;
+    const interval = nominalIntervalSeconds(source.frequency);
+    const lastOk = deps.state.lastSuccess(source.name, destination.name);
+    const lastRun = deps.state.lastRun(source.name, destination.name);
+    const seen = deps.state.lastSeen(destination.name);
+    const drill = deps.state.lastDrill(source.name, destination.name);
+    const repoView = info.snapshots?.get(sourceTag(source));
+    const lastTime = repoView?.latest?.time ?? lastOk?.finishedAt;
+    const age = lastTime !== undefined ? Math.max(0, Math.round((now - lastTime) / 1000)) : null;
+    const staleAfter = Math.max(2 * (interval ?? 0), destination.stale_after ? destination.stale_after.seconds : 0);
+    let state: CellState;
+    if (!info.present) {
+      const unseenFor = seen ? (now - seen.lastSeen) / 1000 : Infinity;
+      state = interval !== undefined && unseenFor > Math.max(interval, staleAfter / 2) && lastTime !== undefined && age !== null && age > interval ? 'STALE' : lastTime === undefined ? 'NEVER' : 'ABSENT';
+      if (state === 'STALE') warnings.push({ code: 'DRIVE_NOT_SEEN', level: 'error', message: `${destination.name} has not been seen ${seen ? `since ${new Date(seen.lastSeen).toISOString()}` : 'yet'}: the copy of ${source.name} there is ${age === null ? 'missing' : `${Math.round(age / 3600)} h old`}` });
+    } else if (lastRun && lastRun.outcome === 'failed' && (!lastOk || lastRun.finishedAt > lastOk.finishedAt)) state = 'FAILED';
+    else if (lastTime === undefined) state = 'NEVER';
+    else if (interval === undefined || age! <= interval) state = 'OK';
+    else if (age! <= staleAfter) state = 'DUE';
+    else state = 'STALE';
+    cells.push({
+      source: source.name,
+      destination: destination.name,
+      state,
+      priority: source.priority,
+      frequency: source.frequency.text,
+      last_success: lastTime !== undefined ? new Date(lastTime).toISOString() : null,
+      age_seconds: age,
+      snapshot: repoView?.latest?.id ?? lastOk?.snapshot ?? null,
+      snapshots: repoView?.count ?? null,
+      size_bytes: lastOk?.bytes ?? null,
+      last_error: lastRun && lastRun.outcome !== 'success' ? (lastRun.error ?? lastRun.outcome) : null,
+      destination_present: info.present,
+      destination_why: info.why,
+      last_seen: seen ? new Date(seen.lastSeen).toISOString() : null,
+      last_drill: drill ? new Date(drill.at).toISOString() : null,
+      last_drill_ok: drill ? drill.ok : null,
+      drill_coverage: drill ? drill.coverage : null,
+    });
+  }
+  return { cells, warnings };
+}

@@ -8,10 +8,20 @@ import { LifeboatError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { runRepoCommand } from './repo-commands.ts';
 import { runDemo } from './demo.ts';
+import { runConfigCommand, runDrive, runInit, runRun, runStatus, runUsb } from './coverage-commands.ts';
 
 const USAGE = `lifeboat: backups you can restore, in restic's repository format
 
-Usage:
+Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else /etc/lifeboat/lifeboat.yaml):
+  lifeboat init                          print a starter config for this machine
+  lifeboat config check [--json]         every problem at once, with file:line
+  lifeboat config schema                 JSON Schema for editors
+  lifeboat drive enroll DEST             prepare a destination once (repository or mirror + marker)
+  lifeboat run [--source S] [--destination D] [--due] [--json]
+  lifeboat status [--json]               the coverage map: what is protected where, how fresh
+  lifeboat usb                           attached enrolled drives: mount, run due cells, unmount
+
+Usage (one repository):
   lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
   lifeboat repo init      --repo DIR
   lifeboat repo backup    --repo DIR [--tag T] [--host H] [--exclude PAT] [--exclude-file F] PATH...
@@ -35,6 +45,12 @@ export async function main(argv: string[]): Promise<number> {
     return group ? EXIT.OK : EXIT.USAGE;
   }
   if (group === 'repo') return runRepoCommand(rest, process.env);
+  if (group === 'config') return runConfigCommand(rest, process.env);
+  if (group === 'init') return runInit(rest);
+  if (group === 'run') return runRun(rest, process.env);
+  if (group === 'status') return runStatus(rest, process.env);
+  if (group === 'drive') return runDrive(rest, process.env);
+  if (group === 'usb') return runUsb(rest, process.env);
   if (group === 'demo') return runDemo(rest, (s) => process.stdout.write(s + '\n'));
   throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
 }

@@ -27,6 +27,7 @@ export class BlobSaver {
   private readonly inflight = new Set<string>();
   private readonly packers = new Map<BlobType, PackWriter>();
   private readonly uploads = new Set<Promise<void>>();
+  private readonly sealing = new Set<Promise<void>>();
   private unindexed: { id: PackId; blobs: PackedBlob[] }[] = [];
   private unindexedBlobs = 0;
   private slots: number;
@@ -77,7 +78,19 @@ export class BlobSaver {
    * Stores a blob unless the repository already has it. `data` must own its ArrayBuffer
    * (it is transferred to a worker thread and unusable afterwards).
    */
-  async save(type: BlobType, id: Id, data: Uint8Array): Promise<SaveResult> {
+  save(type: BlobType, id: Id, data: Uint8Array): Promise<SaveResult> {
+    const p = this.saveInner(type, id, data);
+    // flush() must wait for blobs still being sealed, not only for packs being written.
+    const tracked = p.then(
+      () => {},
+      () => {},
+    );
+    this.sealing.add(tracked);
+    void tracked.finally(() => this.sealing.delete(tracked));
+    return p;
+  }
+
+  private async saveInner(type: BlobType, id: Id, data: Uint8Array): Promise<SaveResult> {
     if (this.has(type, id)) return { id, known: true, stored: 0 };
     if (this.failure) throw this.failure;
     this.inflight.add(type + id);
@@ -143,6 +156,7 @@ export class BlobSaver {
 
   /** Finishes open packs, waits for all uploads, then writes the index for them. */
   async flush(): Promise<void> {
+    while (this.sealing.size > 0) await Promise.all([...this.sealing]);
     for (const [type, p] of this.packers) {
       this.packers.delete(type);
       if (p.count > 0) this.startUpload(p);

@@ -1,0 +1,219 @@
+/**
+ * The coverage-map commands: config check|schema, init, run, status, drive enroll, usb.
+ * Every command takes --config F (else LIFEBOAT_CONFIG, else /etc/lifeboat/lifeboat.yaml).
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, promises as fsp } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { LifeboatError } from '../core/errors.ts';
+import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR, STARTER_PROBES, configJsonSchema, formatProblem, formatWarning, loadConfig, loadConfigOrThrow, starterConfig, type Config } from '../config/index.ts';
+import { systemProbe, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
+import { StateStore } from '../ops/state/state-store.ts';
+import { runCoverage } from '../ops/jobs/run-coverage.ts';
+import { coverageStatus } from '../ops/jobs/coverage-status.ts';
+import { enrollDestination } from '../ops/jobs/enroll.ts';
+import { deviceView, type CellResult } from '../ops/jobs/cell-context.ts';
+import { EXIT } from './exit-codes.ts';
+import { Progress, fmtBytes, fmtDuration } from './progress.ts';
+
+type Env = NodeJS.ProcessEnv;
+
+const OPTS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...OPTS, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new LifeboatError('USAGE', (e as Error).message, { hint: 'run `lifeboat --help`' });
+  }
+}
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+
+function configPath(v: string | undefined, env: Env): string {
+  return v ?? env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+function fileDeps(env: Env) {
+  return { readFile: (p: string) => fsp.readFile(p, 'utf8'), exists: (p: string) => existsSync(p), env: env as Record<string, string | undefined> };
+}
+
+async function load(v: string | undefined, env: Env): Promise<Config> {
+  const file = configPath(v, env);
+  if (!existsSync(file)) throw new LifeboatError('BAD_CONFIG', `Cannot read config ${file}: it does not exist`, { hint: 'write one with `lifeboat init > lifeboat.yaml`, or pass --config F' });
+  const { config } = await loadConfigOrThrow(file, fileDeps(env));
+  const stateDir = config.state_dir === DEFAULT_STATE_DIR && env.LIFEBOAT_STATE_DIR ? env.LIFEBOAT_STATE_DIR : config.state_dir;
+  return { ...config, state_dir: stateDir };
+}
+
+export async function runConfigCommand(argv: string[], env: Env): Promise<number> {
+  const [sub, ...args] = argv;
+  const { values } = parse(args, {});
+  if (sub === 'schema') {
+    out(JSON.stringify(configJsonSchema(), null, 2));
+    return EXIT.OK;
+  }
+  if (sub !== 'check') throw new LifeboatError('USAGE', `Unknown config command ${JSON.stringify(sub ?? '')}`, { hint: 'use `lifeboat config check` or `lifeboat config schema`' });
+  const file = configPath(values.config, env);
+  const r = await loadConfig(file, fileDeps(env));
+  if (values.json) {
+    out(JSON.stringify({ file, ok: r.problems.length === 0 && !r.warnings.some((w) => w.level === 'error'), problems: r.problems, warnings: r.warnings }));
+  } else {
+    for (const p of r.problems) out(formatProblem(p));
+    for (const w of r.warnings) out(`${w.level === 'error' ? 'error' : 'warning'}: ${formatWarning(w)}`);
+    if (r.problems.length === 0) out(`${file}: ${r.config.sources.length} sources, ${r.config.destinations.length} destinations${r.warnings.length ? `, ${r.warnings.length} policy findings` : ', no findings'}`);
+  }
+  if (r.problems.length > 0) return EXIT.USAGE;
+  return r.warnings.some((w) => w.level === 'error') ? EXIT.ERROR : EXIT.OK;
+}
+
+export async function runInit(args: string[]): Promise<number> {
+  parse(args, {});
+  out(starterConfig((p) => existsSync(p)));
+  void STARTER_PROBES;
+  return EXIT.OK;
+}
+
+export async function runRun(args: string[], env: Env): Promise<number> {
+  const { values } = parse(args, { source: { type: 'string' }, destination: { type: 'string' }, due: { type: 'boolean' }, wait: { type: 'string' } });
+  const config = await load(values.config, env);
+  const state = StateStore.open(config.state_dir);
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  let progress: Progress | undefined;
+  try {
+    const results = await runCoverage(config, { source: values.source, destination: values.destination, due: values.due }, {
+      probe: systemProbe(),
+      state,
+      env: env as Record<string, string | undefined>,
+      hostname: config.hostname ?? osHostname(),
+      signal: ac.signal,
+      lockWaitMs: values.wait ? Number(values.wait) * 1000 : 0,
+      onEvent: (e) => {
+        if (values.json) {
+          if (e.type !== 'progress' || !progress) out(JSON.stringify(e.type === 'cell-done' ? { type: 'cell', ...e.result } : e));
+          if (e.type === 'progress') {
+            progress ??= Progress.for(`${e.source} -> ${e.destination}`, true);
+            progress.update(e);
+          }
+          return;
+        }
+        if (e.type === 'cell-start') progress = Progress.for(`${e.source} -> ${e.destination}`, false);
+        else if (e.type === 'progress') progress?.update(e);
+        else if (e.type === 'file-error') process.stderr.write(`\rerror: ${e.source}: ${e.path}: ${e.message}\n`);
+        else if (e.type === 'cell-done') {
+          progress?.done();
+          progress = undefined;
+          if (!values.quiet) out(describe(e.result));
+        }
+      },
+    });
+    const failed = results.filter((r) => r.outcome === 'failed');
+    const partial = results.filter((r) => r.outcome === 'partial');
+    if (values.json) out(JSON.stringify({ type: 'summary', cells: results.length, succeeded: results.filter((r) => r.outcome === 'success').length, partial: partial.length, failed: failed.length, absent: results.filter((r) => r.outcome === 'absent').length, not_due: results.filter((r) => r.outcome === 'not-due').length }));
+    else if (!values.quiet && results.length === 0) out('nothing to do: no cell matches');
+    if (failed.length > 0) return EXIT.ERROR;
+    if (partial.length > 0) return EXIT.PARTIAL;
+    return EXIT.OK;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
+    state.close();
+  }
+}
+
+function describe(r: CellResult): string {
+  const cell = `${r.source} -> ${r.destination}`;
+  switch (r.outcome) {
+    case 'success':
+      return `OK      ${cell}: ${r.files} files, ${fmtBytes(r.bytes)} written${r.snapshot ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''} (${fmtDuration(r.durationMs / 1000)})`;
+    case 'partial':
+      return `PARTIAL ${cell}: ${r.error}`;
+    case 'absent':
+      return `ABSENT  ${cell}: ${r.error} (skipped)`;
+    case 'not-due':
+      return `-       ${cell}: not due`;
+    default:
+      return `FAILED  ${cell}: ${r.error}`;
+  }
+}
+
+export async function runStatus(args: string[], env: Env): Promise<number> {
+  const { values } = parse(args, {});
+  const config = await load(values.config, env);
+  const state = StateStore.open(config.state_dir);
+  try {
+    const report = await coverageStatus(config, { probe: systemProbe(), state });
+    if (values.json) {
+      out(JSON.stringify(report));
+    } else {
+      const rows = report.cells.map((c) => [c.state, c.source, c.destination, c.priority, c.frequency, c.last_success ? `${c.last_success.slice(0, 16).replace('T', ' ')} (${ago(c.age_seconds)})` : '-', c.snapshots === null ? '-' : String(c.snapshots), c.size_bytes === null ? '-' : fmtBytes(c.size_bytes), c.last_drill ? `${c.last_drill_ok ? 'ok' : 'FAILED'} ${c.last_drill.slice(0, 10)}${c.drill_coverage !== null ? ` ${Math.round(c.drill_coverage * 100)}%` : ''}` : 'never', c.destination_present ? 'here' : `absent, seen ${c.last_seen ? c.last_seen.slice(0, 10) : 'never'}`]);
+      const head = ['STATE', 'SOURCE', 'DESTINATION', 'PRIORITY', 'FREQ', 'LAST GOOD', 'SNAPS', 'ADDED', 'DRILL', 'DRIVE'];
+      const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+      out(line(head));
+      for (const r of rows) out(line(r));
+      for (const wn of report.warnings) out(`${wn.level === 'error' ? 'ERROR' : 'warning'}: ${wn.message}`);
+    }
+    const bad = report.cells.some((c) => c.state === 'STALE' || c.state === 'FAILED' || c.state === 'NEVER');
+    return bad ? EXIT.ERROR : EXIT.OK;
+  } finally {
+    state.close();
+  }
+}
+
+function ago(s: number | null): string {
+  if (s === null) return '?';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+export async function runDrive(argv: string[], env: Env): Promise<number> {
+  const [sub, ...args] = argv;
+  if (sub !== 'enroll') throw new LifeboatError('USAGE', `Unknown drive command ${JSON.stringify(sub ?? '')}`, { hint: 'use `lifeboat drive enroll DEST`' });
+  const { values, positionals } = parse(args, {});
+  const [name] = positionals;
+  if (!name) throw new LifeboatError('USAGE', 'drive enroll needs a destination name');
+  const config = await load(values.config, env);
+  const r = await enrollDestination(config, name, { probe: systemProbe(), hostname: config.hostname ?? osHostname() });
+  if (values.json) out(JSON.stringify(r));
+  else out(`enrolled ${r.destination} at ${r.root}${r.label ? ` (drive ${r.label})` : ''}${r.repositoryId ? `: repository ${r.repositoryId.slice(0, 10)} ${r.created ? 'created' : 'adopted'}` : ''}`);
+  return EXIT.OK;
+}
+
+export async function runUsb(args: string[], env: Env): Promise<number> {
+  const { values } = parse(args, { 'no-run': { type: 'boolean' } });
+  const config = await load(values.config, env);
+  const probe = systemProbe();
+  const usbDests = config.destinations.filter((d) => d.kind === 'usb');
+  const matches = await findAttachedDrives(probe, usbDests.map(deviceView));
+  if (matches.length === 0) {
+    out(`no enrolled drive attached (looking for ${usbDests.map((d) => (d.kind === 'usb' ? (d.label ?? d.uuid) : d.name)).join(', ') || 'nothing: no usb destinations'})`);
+    return EXIT.OK;
+  }
+  let code: number = EXIT.OK;
+  for (const m of matches) {
+    const mounted = await mountDrive(m, probe);
+    for (const n of mounted.notes) out(`note: ${n}`);
+    if (mounted.state.state !== 'ready') {
+      out(`${m.destination.name}: ${mounted.state.why}`);
+      code = EXIT.ERROR;
+      continue;
+    }
+    if (!values['no-run']) {
+      code = Math.max(code, await runRun(['--destination', m.destination.name, '--due', ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env));
+    }
+    const rel = await releaseDrive(m, probe);
+    for (const n of rel.notes) out(`note: ${n}`);
+    out(rel.message);
+    if (!rel.safe) code = EXIT.ERROR;
+  }
+  return code;
+}

@@ -64,7 +64,7 @@ export async function runConfigCommand(argv: string[], env: Env): Promise<number
     out(JSON.stringify({ file, ok: r.problems.length === 0 && !r.warnings.some((w) => w.level === 'error'), problems: r.problems, warnings: r.warnings }));
   } else {
     for (const p of r.problems) out(formatProblem(p));
-    for (const w of r.warnings) out(`${w.level === 'error' ? 'error' : 'warning'}: ${formatWarning(w)}`);
+    for (const w of r.warnings) out(formatWarning(w));
     if (r.problems.length === 0) out(`${file}: ${r.config.sources.length} sources, ${r.config.destinations.length} destinations${r.warnings.length ? `, ${r.warnings.length} policy findings` : ', no findings'}`);
   }
   if (r.problems.length > 0) return EXIT.USAGE;

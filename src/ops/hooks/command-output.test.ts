@@ -10,15 +10,15 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<string> {
 }
 
 test('a command source yields the command stdout', async () => {
-  assert.equal(await collect(commandOutput('db', 'printf "a\\nb\\n"; echo err >&2')), 'a\nb\n');
+  assert.equal(await collect(commandOutput('db', ['/bin/sh', '-c', 'printf "a\\nb\\n"; echo err >&2'])), 'a\nb\n');
 });
 
 test('a command that exits non-zero fails the stream with its stderr, after its output', async () => {
-  await assert.rejects(collect(commandOutput('db', 'echo partial; echo "pg_dumpall: connection refused" >&2; exit 3')), (e: unknown) => {
+  await assert.rejects(collect(commandOutput('db', ['/bin/sh', '-c', 'echo partial; echo "pg_dumpall: connection refused" >&2; exit 3'])), (e: unknown) => {
     return e instanceof LifeboatError && /exit code 3/.test(e.message) && /connection refused/.test(e.message);
   });
 });
 
 test('a command that is not found fails', async () => {
-  await assert.rejects(collect(commandOutput('db', 'definitely-not-a-command-xyz')), LifeboatError);
+  await assert.rejects(collect(commandOutput('db', ['/bin/sh', '-c', 'definitely-not-a-command-xyz'])), LifeboatError);
 });

@@ -1,6 +1,6 @@
 /**
- * Database dump hooks: a source's `command` runs under /bin/sh -c (the operator wrote a shell
- * command line, e.g. `pg_dumpall --clean`) and its stdout is streamed into the destination as
+ * Database dump hooks: a source's `command` runs as an argv (a command line from the config
+ * arrives as /bin/sh -c TEXT, a list as written) and its stdout is streamed into the destination as
  * one file. The stream fails, and with it the run, when the command exits non-zero or is
  * killed: a failed dump must never be stored as if it were a good one.
  */
@@ -13,8 +13,10 @@ export interface CommandOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function* commandOutput(source: string, command: string, opts: CommandOptions = {}): AsyncGenerator<Uint8Array> {
-  const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env, cwd: opts.cwd, signal: opts.signal });
+export async function* commandOutput(source: string, argv: readonly string[], opts: CommandOptions = {}): AsyncGenerator<Uint8Array> {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new LifeboatError('USAGE', `source ${source} has an empty command`);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env, cwd: opts.cwd, signal: opts.signal });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

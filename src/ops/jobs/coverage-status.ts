@@ -56,7 +56,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
       if (d.format === 'repository') {
         try {
-          const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.text : undefined });
+          const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
           const repo = await Repository.open(new LocalBackend(d.root), { password });
           try {
             const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();

@@ -1,13 +1,13 @@
 /**
  * A repository destination's password, from `password_file` (one trailing newline dropped, as
- * restic does) or `password_command` (run under /bin/sh -c; its stdout, exit code checked).
+ * restic does) or `password_command` (an argv; its stdout, exit code checked).
  * The password never reaches argv, logs or error messages.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { LifeboatError } from '../../core/errors.ts';
 
-export async function destinationPassword(dest: { name: string; passwordFile?: string | undefined; passwordCommand?: string | undefined }): Promise<string> {
+export async function destinationPassword(dest: { name: string; passwordFile?: string | undefined; passwordCommand?: readonly string[] | undefined }): Promise<string> {
   if (dest.passwordFile) {
     try {
       const s = (await readFile(dest.passwordFile, 'utf8')).replace(/\r?\n$/, '');
@@ -18,9 +18,10 @@ export async function destinationPassword(dest: { name: string; passwordFile?: s
     }
   }
   if (dest.passwordCommand) {
-    const cmd = dest.passwordCommand;
+    const [cmd, ...args] = dest.passwordCommand;
+    if (!cmd) throw new LifeboatError('NO_PASSWORD', `The password command of destination ${dest.name} is empty`);
     return new Promise((resolve, reject) => {
-      execFile('/bin/sh', ['-c', cmd], { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
+      execFile(cmd, args, { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
         if (err) {
           reject(new LifeboatError('NO_PASSWORD', `The password command of destination ${dest.name} failed (exit code ${(err as NodeJS.ErrnoException & { code?: unknown }).code ?? '?'})`));
           return;

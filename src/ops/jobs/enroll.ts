@@ -51,7 +51,7 @@ export async function enrollDestination(config: Config, name: string, deps: { pr
   let repositoryId: string | undefined;
   let created = false;
   if (dest.format === 'repository') {
-    const password = await destinationPassword({ name, passwordFile: dest.password.kind === 'file' ? dest.password.path : undefined, passwordCommand: dest.password.kind === 'command' ? dest.password.command.text : undefined });
+    const password = await destinationPassword({ name, passwordFile: dest.password.kind === 'file' ? dest.password.path : undefined, passwordCommand: dest.password.kind === 'command' ? dest.password.command.argv : undefined });
     const backend = new LocalBackend(dest.root);
     let repo: Repository;
     if (await backend.exists()) repo = await Repository.open(backend, { password });

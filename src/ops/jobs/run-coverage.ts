@@ -108,7 +108,7 @@ async function runDestination(
   let setupError: string | undefined = verifyMarker(marker, { destination: destination.name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}) });
   if (!setupError && destination.format === 'repository') {
     try {
-      const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.text : undefined });
+      const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
       repo = await Repository.open(new LocalBackend(destination.root), { password });
       const mid = marker.state === 'present' ? marker.marker.repository_id : undefined;
       if (mid && mid !== repo.config.id) setupError = `the repository on ${destination.name} (${repo.config.id.slice(0, 10)}) is not the one enrolled (${mid.slice(0, 10)}): refusing to write`;
@@ -164,7 +164,7 @@ async function runCell(config: Config, source: Source, destination: Destination,
       const r = await mirrorSource({ root: destination.root, name: source.name, paths: source.paths, exclude, ...(deps.signal ? { signal: deps.signal } : {}) });
       return { ...base, outcome: 'success', files: r.files, bytes: r.bytes };
     }
-    const r = await mirrorStream({ root: destination.root, name: source.name, filename: source.filename, stream: commandOutput(source.name, source.command.text, deps.signal ? { signal: deps.signal } : {}) });
+    const r = await mirrorStream({ root: destination.root, name: source.name, filename: source.filename, stream: commandOutput(source.name, source.command.argv, deps.signal ? { signal: deps.signal } : {}) });
     return { ...base, outcome: 'success', files: r.files, bytes: r.bytes };
   }
   if (!repo) throw new Error('repository not open');
@@ -175,7 +175,7 @@ async function runCell(config: Config, source: Source, destination: Destination,
     const summary =
       source.kind === 'paths'
         ? await backup(repo, { paths: source.paths, exclude, excludePatterns: patterns, tags, host: deps.hostname, onEvent: progress, ...(deps.signal ? { signal: deps.signal } : {}) })
-        : await backup(repo, { stdin: { stream: commandOutput(source.name, source.command.text, deps.signal ? { signal: deps.signal } : {}), filename: source.filename }, tags, host: deps.hostname, onEvent: progress, ...(deps.signal ? { signal: deps.signal } : {}) });
+        : await backup(repo, { stdin: { stream: commandOutput(source.name, source.command.argv, deps.signal ? { signal: deps.signal } : {}), filename: source.filename }, tags, host: deps.hostname, onEvent: progress, ...(deps.signal ? { signal: deps.signal } : {}) });
     return {
       ...base,
       outcome: summary.errors.length > 0 ? 'partial' : 'success',

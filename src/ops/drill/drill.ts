@@ -1,0 +1,215 @@
+/**
+ * Restore drills: a backup is only as good as its latest restore test.
+ *
+ * For each cell (source x repository destination) a drill takes the source's newest snapshot,
+ * lists its files in path order and restores the next slice of them into a scratch directory,
+ * so that after `rotation` drills every file has been restored once (the cursor and round live
+ * in the state store; coverage = share of files restored in the current round). Every byte is
+ * verified against the blob ids on the way; a restored file whose live original still has the
+ * snapshot's size and mtime must also equal the live file. A rotating `check
+ * --read-data-subset n/rotation` re-reads a slice of the packs. Application drills: a
+ * PostgreSQL dump is loaded into a throwaway server and queried. A passed drill tags the
+ * snapshot `verified` (the last-known-good copy retention never drops).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { tmpdir } from 'node:os';
+import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { Repository } from '../../core/repository/repository.ts';
+import { decodeTree, type TreeNode } from '../../core/format/tree.ts';
+import { check } from '../../core/checker/checker.ts';
+import { addSnapshotTags } from '../../core/repository/snapshot-tags.ts';
+import { toUnixNs } from '../../core/format/go-time.ts';
+import type { Id, SnapshotId, TreeId } from '../../core/ids.ts';
+import type { Config, Destination, Source } from '../../config/index.ts';
+import { checkDestination, type DeviceProbe } from '../devices/index.ts';
+import type { StateStore } from '../state/state-store.ts';
+import { deviceView, sourceTag } from '../jobs/cell-context.ts';
+import { destinationPassword } from '../jobs/destination-password.ts';
+import { selectCells } from '../jobs/run-coverage.ts';
+import { postgresDrill } from './postgres-drill.ts';
+
+export const VERIFIED_TAG = 'verified';
+
+export interface DrillFinding {
+  readonly path: string;
+  readonly problem: string;
+}
+
+export interface DrillResult {
+  readonly source: string;
+  readonly destination: string;
+  readonly outcome: 'passed' | 'failed' | 'skipped';
+  readonly snapshot?: string | undefined;
+  readonly filesChecked: number;
+  readonly bytesChecked: number;
+  readonly totalFiles: number;
+  readonly coverage: number;
+  readonly round: number;
+  readonly packsRead: number;
+  readonly findings: readonly DrillFinding[];
+  readonly app?: string | undefined;
+  readonly why?: string | undefined;
+}
+
+interface FileEntry {
+  readonly path: string;
+  readonly node: TreeNode;
+}
+
+async function listFiles(repo: Repository, tree: TreeId, dir: string, out: FileEntry[], findings: DrillFinding[]): Promise<void> {
+  let nodes: TreeNode[];
+  try {
+    nodes = decodeTree(await repo.loadBlob('tree', tree));
+  } catch (e) {
+    findings.push({ path: dir, problem: `directory cannot be read from the backup: ${(e as Error).message}` });
+    return;
+  }
+  for (const n of nodes) {
+    const p = (dir === '/' ? '/' : dir + '/') + n.name.toString('utf8');
+    if (n.type === 'file') out.push({ path: p, node: n });
+    else if (n.type === 'dir' && n.subtree) await listFiles(repo, n.subtree as TreeId, p, out, findings);
+  }
+}
+
+/** Restores one file's content to `dest`, verifying every blob; returns sha256 and size. */
+async function restoreFile(repo: Repository, node: TreeNode, dest: string): Promise<{ sha: string; size: number }> {
+  const h = createHash('sha256');
+  const fh = await fsp.open(dest, 'w', 0o600);
+  let size = 0;
+  try {
+    for (const id of node.content ?? []) {
+      const data = await repo.loadBlob('data', id as Id);
+      h.update(data);
+      await fh.write(data);
+      size += data.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  if (BigInt(size) !== node.size) throw new Error(`restored ${size} bytes, the snapshot says ${node.size}`);
+  return { sha: h.digest('hex'), size };
+}
+
+async function liveMatches(entry: FileEntry, restoredSha: string): Promise<string | undefined> {
+  let st;
+  try {
+    st = await fsp.lstat(entry.path, { bigint: true });
+  } catch {
+    return undefined; // gone from the live system: nothing to compare
+  }
+  if (!st.isFile() || st.size !== entry.node.size || st.mtimeNs !== toUnixNs(entry.node.mtime)) return undefined; // changed since: fine
+  const h = createHash('sha256');
+  const fh = await fsp.open(entry.path, 'r');
+  try {
+    for await (const chunk of fh.createReadStream()) h.update(chunk as Buffer);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+  return h.digest('hex') === restoredSha ? undefined : 'differs from the live file although size and mtime are unchanged (silent corruption on one side)';
+}
+
+export interface DrillOptions {
+  readonly source?: string | undefined;
+  readonly destination?: string | undefined;
+  readonly full?: boolean | undefined;
+  /** Drills per full round (default 7: a weekly rotation of daily drills). */
+  readonly rotation?: number;
+}
+
+export async function runDrills(config: Config, opts: DrillOptions, deps: { probe: DeviceProbe; state: StateStore; now?: () => Date; onResult?: (r: DrillResult) => void }): Promise<DrillResult[]> {
+  const results: DrillResult[] = [];
+  const now = deps.now ?? (() => new Date());
+  for (const { source, destination } of selectCells(config, { source: opts.source, destination: opts.destination })) {
+    const r = await drillCell(source, destination, opts, deps, now);
+    results.push(r);
+    if (r.outcome !== 'skipped') {
+      deps.state.recordDrill({ source: source.name, destination: destination.name, snapshot: r.snapshot ?? '', at: now().getTime(), ok: r.outcome === 'passed', filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, coverage: r.coverage, details: r.findings.length ? JSON.stringify(r.findings.slice(0, 50)) : r.why });
+    }
+    deps.onResult?.(r);
+  }
+  return results;
+}
+
+async function drillCell(source: Source, destination: Destination, opts: DrillOptions, deps: { probe: DeviceProbe; state: StateStore }, now: () => Date): Promise<DrillResult> {
+  const base = { source: source.name, destination: destination.name, filesChecked: 0, bytesChecked: 0, totalFiles: 0, coverage: 0, round: 0, packsRead: 0, findings: [] as DrillFinding[] };
+  const st = await checkDestination(deviceView(destination), deps.probe);
+  if (st.state !== 'ready') return { ...base, outcome: 'skipped', why: st.why };
+  if (destination.format !== 'repository') return { ...base, outcome: 'skipped', why: 'mirror destinations are checked by comparing with the source; drills restore from repositories' };
+  const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
+  const repo = await Repository.open(new LocalBackend(destination.root), { password });
+  const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-drill-'));
+  try {
+    await repo.loadIndex();
+    const snaps = (await repo.listSnapshots({ onError: () => {} })).filter((s) => s.snapshot.tags?.includes(sourceTag(source)));
+    const latest = snaps[snaps.length - 1];
+    if (!latest) return { ...base, outcome: 'skipped', why: 'no snapshot of this source yet' };
+    const findings: DrillFinding[] = [];
+    const files: FileEntry[] = [];
+    await listFiles(repo, latest.snapshot.tree as TreeId, '/', files, findings);
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const rotation = Math.max(1, opts.rotation ?? 7);
+    const cur = deps.state.drillCursor(source.name, destination.name);
+    let round = cur?.round ?? 1;
+    let startIdx = cur ? files.findIndex((f) => f.path > cur.cursor) : 0;
+    if (startIdx < 0) {
+      startIdx = 0;
+      round++;
+    }
+    const count = opts.full ? files.length : Math.min(files.length, Math.max(1, Math.ceil(files.length / rotation)));
+    const sample = opts.full ? files : files.slice(startIdx, startIdx + count);
+    let bytes = 0;
+    let i = 0;
+    for (const f of sample) {
+      const dest = path.join(scratch, `f${i++}`);
+      try {
+        const r = await restoreFile(repo, f.node, dest);
+        bytes += r.size;
+        const live = source.kind === 'paths' ? await liveMatches(f, r.sha) : undefined;
+        if (live) findings.push({ path: f.path, problem: live });
+      } catch (e) {
+        findings.push({ path: f.path, problem: `cannot be restored: ${(e as Error).message}` });
+      } finally {
+        await fsp.rm(dest, { force: true });
+      }
+    }
+    const last = sample[sample.length - 1];
+    let coverage: number;
+    if (opts.full || files.length === 0) coverage = 1;
+    else {
+      const endIdx = startIdx + sample.length;
+      coverage = endIdx / files.length;
+      deps.state.setDrillCursor(source.name, destination.name, endIdx >= files.length ? '\uffff' : (last?.path ?? ''), round);
+    }
+    // Rotate through the packs as well: subset n of `rotation`.
+    const n = ((round - 1) * rotation + Math.floor(coverage * rotation)) % rotation + 1;
+    const c = await check(repo, { readData: opts.full ? { n: 1, m: 1 } : { n, m: rotation } });
+    for (const e of c.errors) findings.push({ path: `${e.kind} ${e.id.slice(0, 8)}`, problem: e.message });
+    let app: string | undefined;
+    if (source.kind === 'command' && /pg_dump/.test(source.command.text) && findings.length === 0) {
+      const dump = files.find((f) => f.path === '/' + source.filename);
+      if (dump) {
+        const dest = path.join(scratch, 'dump.sql');
+        await restoreFile(repo, dump.node, dest);
+        const pg = await postgresDrill(dest);
+        app = pg.summary;
+        if (!pg.ok) findings.push({ path: '/' + source.filename, problem: `PostgreSQL drill failed: ${pg.summary}` });
+      }
+    }
+    const ok = findings.length === 0;
+    if (ok) {
+      const lock = await repo.lock(true, 30_000);
+      try {
+        await addSnapshotTags(repo, latest.id as SnapshotId, [VERIFIED_TAG]);
+      } finally {
+        await lock.release();
+      }
+    }
+    void now;
+    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: latest.id, filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
+  } finally {
+    await fsp.rm(scratch, { recursive: true, force: true });
+    await repo.close();
+  }
+}

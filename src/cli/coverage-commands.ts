@@ -3,10 +3,11 @@
  * Every command takes --config F (else LIFEBOAT_CONFIG, else /etc/lifeboat/lifeboat.yaml).
  */
 import { parseArgs } from 'node:util';
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { LifeboatError } from '../core/errors.ts';
-import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR, STARTER_PROBES, configJsonSchema, formatProblem, formatWarning, loadConfig, loadConfigOrThrow, starterConfig, type Config } from '../config/index.ts';
+import { STARTER_PROBES, configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig, type Config } from '../config/index.ts';
+import { configFileDeps, configPath, loadCoverageConfig } from './load-coverage-config.ts';
 import { systemProbe, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
 import { runCoverage } from '../ops/jobs/run-coverage.ts';
@@ -34,20 +35,8 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: st
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
-function configPath(v: string | undefined, env: Env): string {
-  return v ?? env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
-}
-
-function fileDeps(env: Env) {
-  return { readFile: (p: string) => fsp.readFile(p, 'utf8'), exists: (p: string) => existsSync(p), env: env as Record<string, string | undefined> };
-}
-
 async function load(v: string | undefined, env: Env): Promise<Config> {
-  const file = configPath(v, env);
-  if (!existsSync(file)) throw new LifeboatError('BAD_CONFIG', `Cannot read config ${file}: it does not exist`, { hint: 'write one with `lifeboat init > lifeboat.yaml`, or pass --config F' });
-  const { config } = await loadConfigOrThrow(file, fileDeps(env));
-  const stateDir = config.state_dir === DEFAULT_STATE_DIR && env.LIFEBOAT_STATE_DIR ? env.LIFEBOAT_STATE_DIR : config.state_dir;
-  return { ...config, state_dir: stateDir };
+  return loadCoverageConfig(v, env);
 }
 
 export async function runConfigCommand(argv: string[], env: Env): Promise<number> {
@@ -59,7 +48,7 @@ export async function runConfigCommand(argv: string[], env: Env): Promise<number
   }
   if (sub !== 'check') throw new LifeboatError('USAGE', `Unknown config command ${JSON.stringify(sub ?? '')}`, { hint: 'use `lifeboat config check` or `lifeboat config schema`' });
   const file = configPath(values.config, env);
-  const r = await loadConfig(file, fileDeps(env));
+  const r = await loadConfig(file, configFileDeps(env));
   if (values.json) {
     out(JSON.stringify({ file, ok: r.problems.length === 0 && !r.warnings.some((w) => w.level === 'error'), problems: r.problems, warnings: r.warnings }));
   } else {

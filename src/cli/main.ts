@@ -8,6 +8,7 @@ import { LifeboatError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { runRepoCommand } from './repo-commands.ts';
 import { runDemo } from './demo.ts';
+import { runCheckCommand, runDrillCommand, runRestoreCommand } from './operator-commands.ts';
 import { runConfigCommand, runDrive, runInit, runRun, runStatus, runUsb } from './coverage-commands.ts';
 
 const USAGE = `lifeboat: backups you can restore, in restic's repository format
@@ -20,6 +21,10 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
   lifeboat run [--source S] [--destination D] [--due] [--json]
   lifeboat status [--json]               the coverage map: what is protected where, how fresh
   lifeboat usb                           attached enrolled drives: mount, run due cells, unmount
+  lifeboat restore --source S [--destination D] [--snapshot latest|DATE|ID] [--path P]...
+                   (--target DIR | --in-place [--yes]) [--dry-run]
+  lifeboat drill   [--source S] [--destination D] [--full]   restore tests; a pass tags the snapshot verified
+  lifeboat check   [--destination D] [--read-data]           what is damaged, what it affects, what to do
 
 Usage (one repository):
   lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
@@ -51,6 +56,9 @@ export async function main(argv: string[]): Promise<number> {
   if (group === 'status') return runStatus(rest, process.env);
   if (group === 'drive') return runDrive(rest, process.env);
   if (group === 'usb') return runUsb(rest, process.env);
+  if (group === 'restore') return runRestoreCommand(rest, process.env);
+  if (group === 'drill') return runDrillCommand(rest, process.env);
+  if (group === 'check') return runCheckCommand(rest, process.env);
   if (group === 'demo') return runDemo(rest, (s) => process.stdout.write(s + '\n'));
   throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
 }

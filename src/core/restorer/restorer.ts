@@ -21,6 +21,7 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { decodeTree, unsafeNodeName, type TreeNode } from '../format/tree.ts';
 import { applyMetadata, createSpecial } from './apply-metadata.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
+import { toUnixNs } from '../format/go-time.ts';
 
 export interface IncludeMatcher {
   includeMatch(path: string): { match: boolean; childMayMatch: boolean };
@@ -37,6 +38,12 @@ export interface RestoreOptions {
   readonly target: string;
   readonly include?: IncludeMatcher;
   readonly verify?: boolean;
+  /**
+   * Resume: a regular file already at the target with the node's size and mtime is kept as it
+   * is (its mtime is set only after its content is complete, so a half-written file never
+   * matches). Off by default, as in restic.
+   */
+  readonly skipExisting?: boolean;
   readonly onEvent?: (e: RestoreEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -46,6 +53,8 @@ export interface RestoreSummary {
   readonly dirs: number;
   readonly bytes: number;
   readonly verifiedFiles: number;
+  /** Files left as they were because they were already complete (skipExisting). */
+  readonly skippedFiles: number;
   readonly errors: readonly { path: string; message: string }[];
 }
 
@@ -74,6 +83,7 @@ export class Restorer {
   private doneFiles = 0;
   private lastEmit = 0;
   private pool: WorkerPool | undefined;
+  private skipped = 0;
 
   constructor(
     private readonly repo: Repository,
@@ -109,7 +119,7 @@ export class Restorer {
     if (this.opts.verify) verified = await this.verifyFiles();
     this.emit(true);
     await this.pool?.close();
-    return { files: this.doneFiles, dirs: this.dirs.length, bytes: this.doneBytes, verifiedFiles: verified, errors: this.errors };
+    return { files: this.doneFiles, dirs: this.dirs.length, bytes: this.doneBytes, verifiedFiles: verified, skippedFiles: this.skipped, errors: this.errors };
   }
 
   private async prepareTarget(target: string): Promise<void> {
@@ -202,7 +212,8 @@ export class Restorer {
           return;
         }
         case 'file': {
-          await removeNonDir(abs);
+          // A complete file may stay for skipExisting (resume); restoreFile opens with O_TRUNC.
+          if (!(this.opts.skipExisting && (await sameFile(abs, n)))) await removeNonDir(abs);
           const hl = n.links > 1n ? `${n.deviceId}:${n.inode}` : undefined;
           const first = hl ? this.hardlinks.get(hl) : undefined;
           if (first) {
@@ -291,6 +302,12 @@ export class Restorer {
 
   private async restoreFile(job: FileJob, pool: WorkerPool, acquire: () => Promise<void>, release: () => void): Promise<void> {
     const n = job.node;
+    if (this.opts.skipExisting && (await sameFile(job.abs, n))) {
+      this.doneBytes += Number(n.size);
+      this.doneFiles++;
+      this.skipped++;
+      return;
+    }
     const fh = await fsp.open(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
     try {
       let offset = 0;
@@ -357,6 +374,15 @@ export class Restorer {
       }
     }
     return ok;
+  }
+}
+
+async function sameFile(abs: string, n: TreeNode): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(abs, { bigint: true });
+    return st.isFile() && st.size === n.size && st.mtimeNs === toUnixNs(n.mtime);
+  } catch {
+    return false;
   }
 }
 

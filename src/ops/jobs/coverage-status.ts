@@ -88,7 +88,10 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
     const seen = deps.state.lastSeen(destination.name);
     const drill = deps.state.lastDrill(source.name, destination.name);
     const repoView = info.snapshots?.get(sourceTag(source));
-    const lastTime = repoView?.latest?.time ?? lastOk?.finishedAt;
+    // The state store's time when it recorded the repository's newest snapshot, so last_success
+    // stays put when the drive is unplugged; the snapshot's own time for one made elsewhere.
+    const repoLatest = repoView?.latest;
+    const lastTime = repoLatest !== undefined && repoLatest.id !== lastOk?.snapshot ? repoLatest.time : (lastOk?.finishedAt ?? repoLatest?.time);
     const age = lastTime !== undefined ? Math.max(0, Math.round((now - lastTime) / 1000)) : null;
     const staleAfter = Math.max(2 * (interval ?? 0), destination.stale_after ? destination.stale_after.seconds : 0);
     let state: CellState;

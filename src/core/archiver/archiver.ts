@@ -22,6 +22,27 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { chunkFile, chunkStream } from './chunk-source.ts';
 import { nodeFromStat } from './node-from-stat.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
+import { lstatSync, constants as fsc } from 'node:fs';
+import { loadPosix } from '../fs/posix.ts';
+
+/** Reads a directory without updating its atime (restic does the same with O_NOATIME). */
+function readdirNoAtime(abs: Buffer): Buffer[] {
+  return loadPosix().readdirNoatime(abs);
+}
+
+/**
+ * Opens a file for reading without updating its atime: otherwise the first backup changes the
+ * atime it records and the next backup stores every tree again. O_NOATIME needs ownership or
+ * CAP_FOWNER; without them the plain open is used.
+ */
+async function openNoAtime(abs: Buffer): Promise<fsp.FileHandle> {
+  try {
+    return await fsp.open(abs, fsc.O_RDONLY | (fsc.O_NOATIME ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPERM') return fsp.open(abs, 'r');
+    throw e;
+  }
+}
 
 export interface ExcludeMatcher {
   excludes(path: string): boolean;
@@ -273,7 +294,9 @@ export class Archiver {
     if (this.opts.exclude?.excludes(absStr)) return undefined;
     let st: BigIntStats;
     try {
-      st = await fsp.lstat(abs, { bigint: true });
+      // Synchronous metadata calls: a walk of many small entries is bound by round trips
+      // through libuv's thread pool otherwise; content reads below stay asynchronous.
+      st = lstatSync(abs, { bigint: true });
     } catch (e) {
       this.report(abs, e);
       return undefined;
@@ -289,7 +312,7 @@ export class Archiver {
       this.c.dirs++;
       let names: Buffer[];
       try {
-        names = await fsp.readdir(abs, { encoding: 'buffer' });
+        names = readdirNoAtime(abs);
       } catch (e) {
         this.report(abs, e);
         return undefined;
@@ -318,7 +341,7 @@ export class Archiver {
     const content: Id[] = [];
     let fh: fsp.FileHandle | undefined;
     try {
-      fh = await fsp.open(abs, 'r');
+      fh = await openNoAtime(abs);
       const n = await chunkFile(this.pol, fh, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal, Number(node.size));
       node = { ...node, size: BigInt(n), content };
     } catch (e) {

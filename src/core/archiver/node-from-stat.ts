@@ -3,7 +3,7 @@
  * (restic-format.md §6.2): `links` only for file, symlink and devices; xattrs (incl. POSIX
  * ACLs) for everything but symlinks; times in the local zone with nanoseconds.
  */
-import { promises as fsp, type BigIntStats } from 'node:fs';
+import { readlinkSync, type BigIntStats } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { TreeNode } from '../format/tree.ts';
 import { fileModeFromStat, nodeTypeFromStat } from '../format/file-mode.ts';
@@ -33,7 +33,7 @@ export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): 
     deviceId: st.dev,
     size: type === 'file' ? st.size : 0n,
     links: linkCounted ? st.nlink : 0n,
-    linktarget: type === 'symlink' ? await fsp.readlink(abs, { encoding: 'buffer' }) : Buffer.alloc(0),
+    linktarget: type === 'symlink' ? readlinkSync(abs, { encoding: 'buffer' }) : Buffer.alloc(0),
     extendedAttributes: type === 'symlink' ? [] : readXattrs(abs),
     device: type === 'dev' || type === 'chardev' ? st.rdev : 0n,
     content: type === 'file' ? [] : null,

@@ -55,6 +55,8 @@ export interface PosixBinding {
   minor(dev: bigint | number): number;
   /** Poly1305 tag of `message` under the one-time `key` (r || s, 32 bytes); see poly1305.c. */
   poly1305(message: Uint8Array, key: Uint8Array): Buffer;
+  /** Directory entry names (no . and ..), read with O_NOATIME where allowed; see readdir.c. */
+  readdirNoatime(path: PosixPath): Buffer[];
 }
 
 export const ADDON_NAME = 'lifeboat_posix';

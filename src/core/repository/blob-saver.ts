@@ -8,11 +8,13 @@
 import type { Id, PackId } from '../ids.ts';
 import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { sealBlob } from './blob-worker.ts';
 import type { Repository } from './repository.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
 const MAX_UPLOADS = 3;
+const INLINE_MAX = 64 * 1024;
 
 export interface SaveResult {
   readonly id: Id;
@@ -61,11 +63,10 @@ export class BlobSaver {
 
   /** Resolves when another blob may be submitted without exceeding the in-flight budget. */
   async waitForCapacity(): Promise<void> {
-    this.getPool();
     if (this.failure) throw this.failure;
     // Back-pressure on pack uploads: a few full packs may wait for the disk, not more.
     while (this.uploads.size > MAX_UPLOADS) await Promise.race(this.uploads);
-    if (this.slots > 0) return;
+    if (!this.pool || this.slots > 0) return;
     await new Promise<void>((r) => this.waiters.push(r));
     if (this.failure) throw this.failure;
   }
@@ -94,12 +95,21 @@ export class BlobSaver {
     if (this.has(type, id)) return { id, known: true, stored: 0 };
     if (this.failure) throw this.failure;
     this.inflight.add(type + id);
-    const pool = this.getPool();
-    this.slots--;
+    const compress = (this.opts.compress ?? true) && this.repo.config.version === 2;
+    // Small blobs (trees, small files) are sealed right here: a round trip to a worker costs
+    // more than the work, and a backup with nothing new never starts the workers at all.
+    const inline = data.length <= INLINE_MAX;
+    const pool = inline ? undefined : this.getPool();
+    if (!inline) this.slots--;
     try {
-      const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
-      const r = await pool.run({ kind: 'seal', data, compress: (this.opts.compress ?? true) && this.repo.config.version === 2 }, transfer);
-      if (r.kind !== 'sealed') throw new Error('unexpected worker reply');
+      let r: { sealed: Uint8Array; uncompressedLength: number | undefined };
+      if (inline) r = sealBlob(this.repo.key, data, compress);
+      else {
+        const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
+        const w = await pool!.run({ kind: 'seal', data, compress }, transfer);
+        if (w.kind !== 'sealed') throw new Error('unexpected worker reply');
+        r = w;
+      }
       const packer = this.packerFor(type);
       packer.addSealed(type, id, r.sealed, r.uncompressedLength);
       if (type === 'data') this.stats.dataBlobs++;
@@ -114,8 +124,10 @@ export class BlobSaver {
       this.failure ??= e;
       throw e;
     } finally {
-      this.slots++;
-      this.waiters.shift()?.();
+      if (!inline) {
+        this.slots++;
+        this.waiters.shift()?.();
+      }
     }
   }
 

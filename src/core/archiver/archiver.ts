@@ -382,7 +382,8 @@ function unchanged(a: TreeNode, b: TreeNode): boolean {
 }
 
 function sameTime(a: TreeNode['mtime'], b: TreeNode['mtime']): boolean {
-  return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  // The instant, not its zone: a DST change or TZ move must not make every file "changed".
+  return a.sec === b.sec && a.nsec === b.nsec;
 }
 
 function normalisePaths(ps: readonly string[]): string[] {

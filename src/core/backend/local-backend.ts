@@ -108,23 +108,54 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Open handles of recently read packs: restore, check and incremental backups read many
+   * blobs from few packs, and an open/close per blob dominated. Packs are immutable; remove()
+   * and close() drop their handles.
+   */
+  private readonly handles = new Map<string, Promise<fsp.FileHandle>>();
+
+  private packHandle(p: string): Promise<fsp.FileHandle> {
+    let h = this.handles.get(p);
+    if (h) {
+      this.handles.delete(p);
+      this.handles.set(p, h); // most recently used last
+      return h;
+    }
+    h = fsp.open(p, 'r');
+    h.catch(() => this.handles.delete(p));
+    this.handles.set(p, h);
+    while (this.handles.size > 64) {
+      const [oldest, oh] = this.handles.entries().next().value as [string, Promise<fsp.FileHandle>];
+      this.handles.delete(oldest);
+      void oh.then((x) => x.close()).catch(() => {});
+    }
+    return h;
+  }
+
+  private async dropHandle(p: string): Promise<void> {
+    const h = this.handles.get(p);
+    if (!h) return;
+    this.handles.delete(p);
+    await h.then((x) => x.close()).catch(() => {});
+  }
+
   async load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer> {
     const p = this.pathOf(type, name);
     try {
       if (!range) return await fsp.readFile(p);
+      if (type === 'data') {
+        try {
+          return await readRange(await this.packHandle(p), range, type, name);
+        } catch (e) {
+          // An evicted (closed) handle, or anything odd with a cached one: read afresh below.
+          if (e instanceof LifeboatError || (e as NodeJS.ErrnoException).code === 'ENOENT') throw e;
+          await this.dropHandle(p);
+        }
+      }
       const fh = await fsp.open(p, 'r');
       try {
-        const buf = Buffer.allocUnsafe(range.length);
-        let got = 0;
-        while (got < range.length) {
-          const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got !== range.length) {
-          throw integrityError(`short read of ${type} file ${name}: wanted ${range.length} bytes at ${range.offset}, got ${got}`);
-        }
-        return buf;
+        return await readRange(fh, range, type, name);
       } finally {
         await fh.close();
       }
@@ -148,6 +179,7 @@ export class LocalBackend implements Backend {
 
   async remove(type: FileType, name: string): Promise<void> {
     const p = this.pathOf(type, name);
+    if (type === 'data') await this.dropHandle(p);
     try {
       await fsp.chmod(p, 0o600).catch(() => {});
       await fsp.unlink(p);
@@ -178,7 +210,23 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const p of [...this.handles.keys()]) await this.dropHandle(p);
+  }
+}
+
+async function readRange(fh: fsp.FileHandle, range: { offset: number; length: number }, type: FileType, name: string): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(range.length);
+  let got = 0;
+  while (got < range.length) {
+    const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got !== range.length) {
+    throw integrityError(`short read of ${type} file ${name}: wanted ${range.length} bytes at ${range.offset}, got ${got}`);
+  }
+  return buf;
 }
 
 function ignoreExists(e: NodeJS.ErrnoException): void {

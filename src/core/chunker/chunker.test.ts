@@ -57,7 +57,8 @@ function seededInts(seed: number): (below: number) => number {
   };
 }
 
-/** 64 fixed bytes repeated: every window is one of 64 rotations, none of them a cut point. */
+/** 64 fixed bytes repeated: every window is one of 64 rotations, so unless one of them happens
+ * to be a cut point (odds about 64 in 2^20), chunks run to MaxSize. */
 function periodicBytes(length: number): Uint8Array {
   const period = seededBytes(64, WINDOW_SIZE);
   const out = new Uint8Array(length);
@@ -80,7 +81,11 @@ function chunkIds(pol: bigint, data: Uint8Array): string[] {
  * lengths. With `copies`, each piece is a fresh array, so nothing outside the piece is
  * reachable: the chunker must carry all state between calls itself.
  */
-function lengthsInPieces(pol: bigint, data: Uint8Array, pieceSize: () => number, copies: boolean): number[] {
+function lengthsInPieces(
+  pol: bigint,
+  data: Uint8Array,
+  { pieceSize, copies }: { pieceSize: () => number; copies: boolean },
+): number[] {
   const chunker = new Chunker(pol);
   const lengths: number[] = [];
   let chunkStart = 0;
@@ -190,13 +195,13 @@ describe('Chunker', () => {
     assert.ok(whole.length >= 6, `want several cuts to compare, got ${whole.length}`);
     const next = seededInts(4);
     const mixed = (): number => [1 + next(130), 1 + next(70_000), 1 + next(4_000_000)][next(3)]!;
-    assert.deepEqual(lengthsInPieces(P, data, mixed, false), whole, 'views into one buffer');
-    assert.deepEqual(lengthsInPieces(P, data, mixed, true), whole, 'separate buffers');
+    assert.deepEqual(lengthsInPieces(P, data, { pieceSize: mixed, copies: false }), whole, 'views into one buffer');
+    assert.deepEqual(lengthsInPieces(P, data, { pieceSize: mixed, copies: true }), whole, 'separate buffers');
     // Tiny pieces around the first cut exercise the window carried between calls.
     const head = data.subarray(0, whole[0]! + 300_000);
     const tiny = (): number => 1 + next(WINDOW_SIZE + 2);
-    assert.deepEqual(lengthsInPieces(P, head, tiny, true), chunkLengths(P, head));
-    assert.deepEqual(lengthsInPieces(P, data, () => MIN_SIZE, true), whole, 'MinSize pieces');
+    assert.deepEqual(lengthsInPieces(P, head, { pieceSize: tiny, copies: true }), chunkLengths(P, head));
+    assert.deepEqual(lengthsInPieces(P, data, { pieceSize: () => MIN_SIZE, copies: true }), whole, 'MinSize pieces');
   });
 
   it('matches a BigInt model of restic for degrees 8 to 53, cut for cut and fingerprint for fingerprint', () => {
@@ -228,6 +233,39 @@ describe('Chunker', () => {
       }
     }
     assert.ok(cuts >= 2, 'low degrees should cut within the sample, exercising the cut path');
+  });
+
+  it('cuts at the first fingerprint hit at or after MinSize, ignoring hits while the seed byte is in the window', () => {
+    // Rewrites the 3 bytes ending at n so the fingerprint after byte n has its low 20 bits zero.
+    // For degree >= 24 those bytes enter the fingerprint unreduced, so XORing the low 20 bits
+    // of the current fingerprint into them does it.
+    const forceHit = (pol: bigint, data: Uint8Array, n: number): void => {
+      const window = new Uint8Array(WINDOW_SIZE);
+      const hashed = data.subarray(Math.max(MIN_SIZE - WINDOW_SIZE, n - WINDOW_SIZE), n);
+      if (hashed.length < WINDOW_SIZE) window[WINDOW_SIZE - 1 - hashed.length] = 1; // the seed
+      window.set(hashed, WINDOW_SIZE - hashed.length);
+      const low = Number(windowFingerprint(pol, window) & BigInt(SPLIT_MASK));
+      data[n - 3]! ^= low >>> 16;
+      data[n - 2]! ^= (low >>> 8) & 0xff;
+      data[n - 1]! ^= low & 0xff;
+    };
+    for (const pol of [P, irreducibleOfDegree(36, 7)]) {
+      for (const [n, want] of [
+        [MIN_SIZE - 1, undefined],
+        [MIN_SIZE - 30, undefined],
+        [MIN_SIZE, MIN_SIZE],
+        [MIN_SIZE + 1, MIN_SIZE + 1],
+      ] as const) {
+        const data = seededBytes(8, MIN_SIZE + 2000);
+        forceHit(pol, data, n);
+        const model = modelFirstChunk(pol, data);
+        assert.equal(model.fingerprintAfter(n) & BigInt(SPLIT_MASK), 0n, 'the hit was planted');
+        const first = chunkLengths(pol, data)[0];
+        assert.equal(first, model.cut < 0 ? data.length : model.cut, `degree ${polDegree(pol)}, hit at ${n}`);
+        if (want !== undefined) assert.equal(first, want);
+        else assert.ok(first !== undefined && first >= MIN_SIZE);
+      }
+    }
   });
 
   it('rejects polynomials restic cannot chunk with', () => {

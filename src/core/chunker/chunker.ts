@@ -20,13 +20,14 @@ const MIN_POLYNOMIAL_DEGREE = 8;
 
 /** Bytes of each chunk that are copied without hashing: a cut before MIN_SIZE is impossible,
  * and the window only has to hold the chunk's own last 64 bytes by then. */
-const SKIP = MIN_SIZE - WINDOW_SIZE - 1;
+const SKIP = MIN_SIZE - WINDOW_SIZE;
 
 /**
- * Per-polynomial lookup tables. Entries are 64-bit values split into 32-bit halves and stored
- * interleaved ([2b] = high, [2b+1] = low), because the polynomial exceeds 2^53 and a BigInt per
- * byte would be ~50x slower. Int32Array, not Uint32Array: values >= 2^31 read from a
- * Uint32Array are not small integers in V8 and would make the hot loop allocate.
+ * Per-polynomial lookup tables. Entries are 64-bit values split into 32-bit halves, because the
+ * digest exceeds 2^53 and BigInt arithmetic per byte is far too slow; the halves sit side by
+ * side ([2b] = high, [2b+1] = low) so one lookup touches one cache line. Int32Array, not
+ * Uint32Array: values >= 2^31 read from a Uint32Array are not small integers in V8 and would
+ * push the loop off its int32 fast path.
  */
 interface Tables {
   /**
@@ -37,12 +38,14 @@ interface Tables {
   /**
    * shift[b] = b * x^(8*64) mod P: what byte b, shifted 64 bytes deep, still contributes, so
    * XORing it after the update drops b from the window. restic instead XORs b * x^(8*63) mod P
-   * before the update; by linearity the fully reduced digest is the same after every byte, but
-   * this order keeps the table load off the loop's critical path.
+   * before the update; by linearity the fully reduced digest is the same after every byte, and
+   * this order takes the reduction index before the XOR, one step off the per-byte dependency
+   * chain.
    */
   readonly shift: Int32Array;
 }
 
+/** One entry (4 KiB) per polynomial, i.e. per repository a process opens; never evicted. */
 const tableCache = new Map<bigint, Tables>();
 
 function tablesFor(pol: bigint, k: number): Tables {

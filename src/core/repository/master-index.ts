@@ -136,6 +136,54 @@ export class MasterIndex {
     return { data: this.#distinct[0]!, tree: this.#distinct[1]!, packs: this.#packIds.length, locations: this.#rows };
   }
 
+  /**
+   * Forgets packs and every location in them (prune, before it writes the index without them:
+   * a blob whose only copies were there is then unknown, so the blob saver stores it anew).
+   * The other locations keep their order, so lookup() still returns the first one added.
+   * Returns how many of the given packs were known.
+   */
+  removePacks(packIds: Iterable<string>): number {
+    const drop = new Set<number>();
+    for (const id of packIds) {
+      const pn = this.#packNo.get(id);
+      if (pn !== undefined) drop.add(pn);
+    }
+    if (drop.size === 0) return 0;
+    const old = { rows: this.#rows, ids: this.#ids, pack: this.#pack, offset: this.#offset, length: this.#length, ulen: this.#ulen, type: this.#type };
+    const oldPacks = this.#packIds.map((id, pn) => ({ id, indexIds: this.#packIndexIds[pn]!, dropped: drop.has(pn) }));
+    const cap = this.#pack.length;
+    this.#rows = 0;
+    this.#ids = new Uint8Array(cap * 32);
+    this.#pack = new Uint32Array(cap);
+    this.#offset = new Uint32Array(cap);
+    this.#length = new Uint32Array(cap);
+    this.#ulen = new Uint32Array(cap);
+    this.#type = new Uint8Array(cap);
+    this.#nextSame = new Int32Array(cap);
+    this.#nextInPack = new Int32Array(cap);
+    this.#table = new Int32Array(this.#table.length).fill(EMPTY);
+    this.#keys = 0;
+    this.#distinct[0] = 0;
+    this.#distinct[1] = 0;
+    this.#packIds.length = 0;
+    this.#packNo.clear();
+    this.#packHead.length = 0;
+    this.#packSize.length = 0;
+    this.#packIndexIds.length = 0;
+    // Packs keep their relative numbering order, then rows are re-added in their old order.
+    for (const p of oldPacks) if (!p.dropped) this.#packIndexIds[this.#packNumber(p.id)]!.push(...p.indexIds);
+    for (let row = 0; row < old.rows; row++) {
+      const oldPack = oldPacks[old.pack[row]!]!;
+      if (oldPack.dropped) continue;
+      const id = Buffer.from(old.ids.buffer, old.ids.byteOffset + row * 32, 32).toString('hex') as BlobId;
+      const type: BlobType = old.type[row] ? 'tree' : 'data';
+      const ul = old.ulen[row]!;
+      const b: PackedBlob = ul > 0 ? { type, id, offset: old.offset[row]!, length: old.length[row]!, uncompressedLength: ul } : { type, id, offset: old.offset[row]!, length: old.length[row]! };
+      this.#addLocation(this.#packNo.get(oldPack.id)!, b);
+    }
+    return drop.size;
+  }
+
   // ---- internals ----
 
   #packNumber(packId: PackId): number {

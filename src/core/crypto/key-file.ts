@@ -28,8 +28,21 @@ export interface KeyFile {
   readonly data: string;
 }
 
-/** What restic 0.14's calibration picks on these machines is N=32768, r=8, p≈10 (0.5 s). */
+/** Used when no calibration is wanted (tests pass cheaper parameters explicitly). */
 export const DEFAULT_KDF: KdfParams = { N: 32768, r: 8, p: 6 };
+
+/**
+ * restic's calibration: N = 32768, r = 8 (128·r·N = 32 MiB of memory), and p raised
+ * until one derivation takes about `targetMs` on this machine. Every open of the repository
+ * pays this once, so it is a trade between brute-force cost and start-up time, as in restic.
+ */
+export async function calibrateKdf(targetMs = 500): Promise<KdfParams> {
+  const base = { N: 32768, r: 8, p: 1 };
+  const t0 = process.hrtime.bigint();
+  await scrypt(Buffer.from('calibrate'), randomBytes(64), base);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ...base, p: Math.max(1, Math.min(64, Math.round(targetMs / Math.max(1, ms)))) };
+}
 
 function scrypt(password: Buffer, salt: Buffer, p: KdfParams): Promise<Buffer> {
   const maxmem = 128 * p.r * (p.N + p.p + 2) + (64 << 20);
@@ -93,7 +106,8 @@ export async function openKeyFile(kf: KeyFile, password: string): Promise<Master
 }
 
 /** Creates the bytes of a new key file wrapping `master` with `password`. */
-export async function createKeyFile(master: MasterKey, password: string, params: KdfParams = DEFAULT_KDF): Promise<Buffer> {
+export async function createKeyFile(master: MasterKey, password: string, params?: KdfParams): Promise<Buffer> {
+  params ??= await calibrateKdf();
   const salt = randomBytes(64);
   const dk = await scrypt(Buffer.from(password, 'utf8'), salt, params);
   const userKey = userKeyFrom(dk);

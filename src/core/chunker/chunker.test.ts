@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -306,15 +306,6 @@ describe('Chunker', () => {
 
 const execFileAsync = promisify(execFile);
 
-function resticAvailable(): boolean {
-  try {
-    execFileSync('restic', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface TreeNode {
   readonly name: string;
   readonly type: string;
@@ -388,7 +379,7 @@ class ResticRepo {
   }
 }
 
-describe('Chunker against restic 0.14', { skip: !resticAvailable() && 'restic is not installed' }, () => {
+describe('Chunker against restic 0.14', () => {
   let root = '';
   let restic: ResticRepo;
 

@@ -94,7 +94,7 @@ function writeNames(dir: string, names: readonly Buffer[]): void {
 }
 
 before(() => {
-  if (!haveRestic) return;
+  assert.ok(haveRestic, `restic is required at ${RESTIC} (apt-get install restic)`);
   base = fs.mkdtempSync(join(tmpdir(), 'lifeboat-oracle-'));
   const src = join(base, 'src');
   fs.mkdirSync(src);
@@ -144,7 +144,7 @@ function walk(treeId: Id, visit: (id: Id, raw: Buffer, nodes: TreeNode[]) => voi
   for (const n of nodes) if (n.type === 'dir' && n.subtree) walk(n.subtree, visit);
 }
 
-test('every tree restic 0.14 wrote re-encodes to identical bytes', { skip: !haveRestic && 'restic not installed' }, () => {
+test('every tree restic 0.14 wrote re-encodes to identical bytes', () => {
   const snap = decodeSnapshot(restic('cat', 'snapshot', snapshotId));
   const mismatches: string[] = [];
   let trees = 0;
@@ -174,7 +174,7 @@ test('every tree restic 0.14 wrote re-encodes to identical bytes', { skip: !have
   if (haveXattr) assert.deepEqual(get('old').extendedAttributes, [{ name: 'user.lifeboat', value: Buffer.from([0, 1, 2, 0xff]) }]);
 });
 
-test('the snapshot restic 0.14 wrote re-encodes to identical bytes', { skip: !haveRestic && 'restic not installed' }, async () => {
+test('the snapshot restic 0.14 wrote re-encodes to identical bytes', async () => {
   // `restic cat snapshot` re-indents the JSON, so decrypt the stored file for the real bytes.
   const key = keyFromJson(JSON.parse(restic('cat', 'masterkey').toString()));
   const sealed = fs.readFileSync(join(base, 'repo', 'snapshots', snapshotId));
@@ -197,7 +197,7 @@ test('the snapshot restic 0.14 wrote re-encodes to identical bytes', { skip: !ha
 
 test(
   'every code point is quoted as restic 0.14 quotes it (LIFEBOAT_FULL_UNICODE_PROBE=1, ~20 s)',
-  { skip: (!haveRestic && 'restic not installed') || (!process.env.LIFEBOAT_FULL_UNICODE_PROBE && 'set LIFEBOAT_FULL_UNICODE_PROBE=1') },
+  { skip: !process.env.LIFEBOAT_FULL_UNICODE_PROBE && 'opt-in exhaustive probe of every code point (55 s): set LIFEBOAT_FULL_UNICODE_PROBE=1' },
   () => {
     const all: number[] = [];
     for (let cp = 0x100; cp <= 0x10ffff; cp++) if (cp < 0xd800 || cp > 0xdfff) all.push(cp);

@@ -17,7 +17,7 @@ const walk = (d) => {
     else if (n.endsWith('.test.ts')) files.push(relative(root, p));
   }
 };
-for (const d of ['src', 'test']) {
+for (const d of ['src', 'test', 'scripts']) {
   try {
     walk(join(root, d));
   } catch {

@@ -18,12 +18,14 @@ export interface BenchOptions {
   readonly benchDir: string;
   /** The restic binary to compare against. */
   readonly resticBin: string;
+  /** The lifeboat launcher under test (default: this checkout's bin/lifeboat). */
+  readonly lifeboatBin: string;
   /** Folder holding gen-dataset.sh and mutate-dataset.sh. */
   readonly scriptsDir: string;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [--scale F] [--seed N] [--keep] [--drop-caches]
-                        [--dir DIR] [--restic BIN] [--scripts DIR]
+                        [--dir DIR] [--restic BIN] [--lifeboat BIN] [--scripts DIR]
 
 Backs up, re-backs up, mutates, backs up, restores (to a tmpfs) and checks (--read-data) the
 deterministic dataset with lifeboat and with restic, alternating the tools step by step, and
@@ -37,6 +39,8 @@ prints wall time, MB/s, CPU time and peak RSS side by side. Needs root (tmpfs mo
   --dir DIR       bench directory (default /tmp/lifeboat-bench): data/ holds the cached
                   datasets, work/ the run, logs/ each command's output, results.json the result
   --restic BIN    restic binary (default /usr/bin/restic)
+  --lifeboat BIN  lifeboat launcher (default bin/lifeboat of this checkout; point it at a
+                  frozen clone to measure one commit while the checkout keeps changing)
   --scripts DIR   folder with gen-dataset.sh and mutate-dataset.sh (default ../shared/bench)
 `;
 
@@ -56,6 +60,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Parse
         'drop-caches': { type: 'boolean' },
         dir: { type: 'string' },
         restic: { type: 'string' },
+        lifeboat: { type: 'string' },
         scripts: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -82,6 +87,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Parse
       dropCaches: values['drop-caches'] ?? false,
       benchDir,
       resticBin: path.resolve(values.restic ?? '/usr/bin/restic'),
+      lifeboatBin: path.resolve(values.lifeboat ?? path.join(repoRoot, 'bin', 'lifeboat')),
       scriptsDir: path.resolve(values.scripts ?? path.join(repoRoot, '..', 'shared', 'bench')),
     },
   };

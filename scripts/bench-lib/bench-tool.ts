@@ -5,6 +5,8 @@
  * summaries (both then pre-scan the source for totals, as restic 0.14 always does), restore of
  * `latest` without verification, and check --read-data with each tool's default cache use.
  */
+import * as path from 'node:path';
+
 export type ToolName = 'lifeboat' | 'restic';
 
 export interface BenchTool {
@@ -37,7 +39,7 @@ export function lifeboatTool(bin: string): BenchTool {
     restore: (repo, target) => [bin, 'repo', 'restore', '--repo', repo, 'latest', '--target', target],
     check: (repo) => [bin, 'repo', 'check', '--repo', repo, '--read-data'],
     open: (repo) => [bin, 'repo', 'cat', '--repo', repo, 'config'],
-    version: () => ['git', '-C', new URL('../..', import.meta.url).pathname, 'describe', '--always', '--dirty'],
+    version: () => ['git', '-C', path.dirname(path.dirname(bin)), 'describe', '--always', '--dirty'],
   };
 }
 

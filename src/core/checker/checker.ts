@@ -192,8 +192,8 @@ async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed:
     indexed.map(async (b) => {
       if (b.offset + b.length > buf.length) throw new Error(`blob ${b.id.slice(0, 8)} lies beyond the end of the pack`);
       const sealed = new Uint8Array(buf.subarray(b.offset, b.offset + b.length));
-      const r = await pool.run({ kind: 'open', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
-      if (r.kind !== 'opened') throw new Error('unexpected worker reply');
+      const r = await pool.run({ kind: 'verify', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
+      if (r.kind !== 'verified') throw new Error('unexpected worker reply');
     }),
   );
   results.forEach((r, i) => {

@@ -13,7 +13,7 @@ import type { Repository } from './repository.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
-const MAX_UPLOADS = 3;
+const MAX_UPLOADS = 1;
 const INLINE_MAX = 64 * 1024;
 
 export interface SaveResult {

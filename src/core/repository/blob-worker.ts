@@ -10,11 +10,14 @@ import type { Id } from '../ids.ts';
 
 export type BlobTask =
   | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean }
-  | { readonly kind: 'open'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined };
+  | { readonly kind: 'open'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined }
+  /** As 'open', but only the verdict comes back (check --read-data needs no plaintext). */
+  | { readonly kind: 'verify'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined };
 
 export type BlobTaskResult =
   | { readonly kind: 'sealed'; readonly sealed: Uint8Array; readonly uncompressedLength: number | undefined }
   | { readonly kind: 'opened'; readonly data: Uint8Array }
+  | { readonly kind: 'verified' }
   | { readonly kind: 'error'; readonly name: string; readonly message: string; readonly code: string | undefined };
 
 const SAMPLE = 64 * 1024;
@@ -65,6 +68,9 @@ if (parentPort) {
           const r = sealBlob(key, task.data, task.compress);
           const out = ownBuffer(r.sealed);
           port.postMessage({ kind: 'sealed', sealed: out, uncompressedLength: r.uncompressedLength } satisfies BlobTaskResult, [out.buffer as ArrayBuffer]);
+        } else if (task.kind === 'verify') {
+          openBlobBytes(key, task.sealed, task.id, task.uncompressedLength);
+          port.postMessage({ kind: 'verified' } satisfies BlobTaskResult);
         } else {
           const data = openBlobBytes(key, task.sealed, task.id, task.uncompressedLength);
           const out = ownBuffer(data);

@@ -183,7 +183,9 @@ async function cmdSnapshots(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, { host: { type: 'string' }, tag: { type: 'string', multiple: true } });
   const repo = await openRepo(values, env);
   try {
-    let list = await repo.listSnapshots();
+    let list = await repo.listSnapshots({
+      onError: (id, e) => process.stderr.write(`warning: snapshot ${id.slice(0, 8)} cannot be loaded (skipped): ${(e as Error).message}\n`),
+    });
     if (values.host) list = list.filter((s) => s.snapshot.hostname === values.host);
     if (values.tag) list = list.filter((s) => values.tag!.every((t) => s.snapshot.tags?.includes(t)));
     if (values.json) {

@@ -147,6 +147,8 @@ export class Archiver {
     }
     this.emit(true);
     await this.saver.flush();
+    // An interrupt while the last blobs were written must not leave a snapshot behind.
+    o.signal?.throwIfAborted();
     let username = '';
     let uid = 0;
     let gid = 0;

@@ -162,6 +162,7 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
           await backend.remove(type, a.name);
           assert.deepEqual(await listAll(backend, type), [{ name: b.name, size: b.bytes.length }]);
           await assert.rejects(backend.load(type, a.name), hasCode('NOT_FOUND'));
+          await assert.rejects(backend.load(type, a.name, { offset: 0, length: 10 }), hasCode('NOT_FOUND'), 'no cached handle outlives remove()');
           assert.deepEqual(await backend.load(type, b.name), b.bytes, 'remove deletes only the named file');
         });
       });
@@ -235,6 +236,18 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
         if (root) {
           const leftovers = (await walk(root)).filter(([p]) => p.includes('-tmp-'));
           assert.deepEqual(leftovers.map(([p]) => p), [], 'no temp files remain');
+        }
+      });
+    });
+
+    test('data: hundreds of concurrent range reads over more packs than any handle cache holds return the right bytes', async () => {
+      await withBackend(async ({ backend }) => {
+        const packs = Array.from({ length: 100 }, (_, i) => contentFile(`many-${i}`, 4096 + i));
+        await Promise.all(packs.map((p) => backend.save('data', p.name, p.bytes)));
+        for (let round = 0; round < 2; round++) {
+          const reads = packs.flatMap((p, i) => [0, 1, 2, 3].map((k) => ({ p, offset: (i * 31 + k * 977 + round) % 4000, length: 1 + ((k * 37 + i) % 90) })));
+          const got = await Promise.all(reads.map((r) => backend.load('data', r.p.name, { offset: r.offset, length: r.length })));
+          reads.forEach((r, i) => assert.deepEqual(got[i], r.p.bytes.subarray(r.offset, r.offset + r.length), `${r.p.name.slice(0, 8)} ${r.offset}+${r.length}`));
         }
       });
     });

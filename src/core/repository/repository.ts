@@ -205,7 +205,8 @@ export class Repository implements LockStore {
   /** Resolves `latest`, a full id or a unique id prefix. */
   async findSnapshot(ref: string, filter: { host?: string; paths?: string[] } = {}): Promise<{ id: SnapshotId; snapshot: Snapshot }> {
     if (ref === 'latest') {
-      const all = (await this.listSnapshots()).filter((s) => matchesFilter(s.snapshot, filter));
+      // A damaged snapshot file must not hide the good ones (restic warns and goes on).
+      const all = (await this.listSnapshots({ onError: () => {} })).filter((s) => matchesFilter(s.snapshot, filter));
       const last = all[all.length - 1];
       if (!last) throw new LifeboatError('NOT_FOUND', `No snapshot found in ${this.location}`);
       return last;

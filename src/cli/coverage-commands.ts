@@ -183,26 +183,37 @@ export async function runUsb(args: string[], env: Env): Promise<number> {
   const probe = systemProbe();
   const usbDests = config.destinations.filter((d) => d.kind === 'usb');
   const matches = await findAttachedDrives(probe, usbDests.map(deviceView));
+  // With --json every line is JSON, the run's NDJSON and these alike.
+  const say = (o: Record<string, unknown>, text: string): void => out(values.json ? JSON.stringify(o) : text);
   if (matches.length === 0) {
-    out(`no enrolled drive attached (looking for ${usbDests.map((d) => (d.kind === 'usb' ? (d.label ?? d.uuid) : d.name)).join(', ') || 'nothing: no usb destinations'})`);
+    const wanted = usbDests.map((d) => (d.kind === 'usb' ? (d.label ?? d.uuid ?? d.name) : d.name));
+    say({ type: 'no-drive', looking_for: wanted }, `no enrolled drive attached (looking for ${wanted.join(', ') || 'nothing: no usb destinations'})`);
     return EXIT.OK;
   }
   let code: number = EXIT.OK;
   for (const m of matches) {
+    const dest = m.destination.name;
     const mounted = await mountDrive(m, probe);
-    for (const n of mounted.notes) out(`note: ${n}`);
+    for (const n of mounted.notes) say({ type: 'note', destination: dest, message: n }, `note: ${n}`);
+    let failure: unknown;
     if (mounted.state.state !== 'ready') {
-      out(`${m.destination.name}: ${mounted.state.why}`);
+      say({ type: 'refused', destination: dest, message: mounted.state.why }, `${dest}: ${mounted.state.why}`);
       code = EXIT.ERROR;
-      continue;
-    }
-    if (!values['no-run']) {
-      code = Math.max(code, await runRun(['--destination', m.destination.name, '--due', ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env));
+      if (!mounted.mounted) continue; // not mounted by us: nothing to hand back
+    } else if (!values['no-run']) {
+      // The drive is handed back (unmounted) even when the run cannot start at all.
+      try {
+        const r = await runRun(['--destination', dest, '--due', ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env);
+        code = code === EXIT.ERROR || r === EXIT.ERROR ? EXIT.ERROR : Math.max(code, r);
+      } catch (e) {
+        failure = e;
+      }
     }
     const rel = await releaseDrive(m, probe);
-    for (const n of rel.notes) out(`note: ${n}`);
-    out(rel.message);
+    for (const n of rel.notes) say({ type: 'note', destination: dest, message: n }, `note: ${n}`);
+    say({ type: 'release', destination: dest, safe: rel.safe, powered_off: rel.poweredOff, message: rel.message }, rel.message);
     if (!rel.safe) code = EXIT.ERROR;
+    if (failure !== undefined) throw failure;
   }
   return code;
 }

@@ -48,10 +48,12 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
   const now = (deps.now ?? new Date()).getTime();
   const cells: StatusCell[] = [];
   const warnings: StatusReport['warnings'] = policyWarnings(config).map((w: PolicyWarning) => ({ code: w.code, level: w.level, message: w.message }));
-  const destInfo = new Map<string, { present: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> }>();
+  // `away`: absent or not mounted, which a run skips (ABSENT); a wrong drive or a read-only mount
+  // is here but refused, which a run reports as FAILED, and so does status.
+  const destInfo = new Map<string, { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> }>();
   for (const d of config.destinations) {
     const st = await checkDestination(deviceView(d), deps.probe).catch((e: Error) => ({ state: 'absent' as const, why: e.message }));
-    const info: { present: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', why: st.state === 'ready' ? null : st.why };
+    const info: { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', away: st.state === 'absent' || st.state === 'not-mounted', why: st.state === 'ready' ? null : st.why };
     if (st.state === 'ready') {
       deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
       if (d.format === 'repository') {
@@ -95,7 +97,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
     const age = lastTime !== undefined ? Math.max(0, Math.round((now - lastTime) / 1000)) : null;
     const staleAfter = Math.max(2 * (interval ?? 0), destination.stale_after ? destination.stale_after.seconds : 0);
     let state: CellState;
-    if (!info.present) {
+    if (info.away) {
       const unseenFor = seen ? (now - seen.lastSeen) / 1000 : Infinity;
       state = interval !== undefined && unseenFor > Math.max(interval, staleAfter / 2) && lastTime !== undefined && age !== null && age > interval ? 'STALE' : lastTime === undefined ? 'NEVER' : 'ABSENT';
       if (state === 'STALE') warnings.push({ code: 'DRIVE_NOT_SEEN', level: 'error', message: `${destination.name} has not been seen ${seen ? `since ${new Date(seen.lastSeen).toISOString()}` : 'yet'}: the copy of ${source.name} there is ${age === null ? 'missing' : `${Math.round(age / 3600)} h old`}` });
@@ -113,7 +115,8 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       last_success: lastTime !== undefined ? new Date(lastTime).toISOString() : null,
       age_seconds: age,
       snapshot: repoView?.latest?.id ?? lastOk?.snapshot ?? null,
-      snapshots: repoView?.count ?? null,
+      // 0, not null, when the repository was read and holds no snapshot of this source.
+      snapshots: info.snapshots !== undefined ? (repoView?.count ?? 0) : null,
       size_bytes: lastOk?.bytes ?? null,
       last_error: lastRun && lastRun.outcome !== 'success' ? (lastRun.error ?? lastRun.outcome) : null,
       destination_present: info.present,

@@ -23,10 +23,10 @@ test('a mirror keeps every replaced and deleted file in a dated version folder (
     assert.equal(existsSync(path.join(cur, 'junk.tmp')), false, 'excluded by a restic-syntax pattern');
     assert.equal(r1.versionsDir, undefined, 'nothing replaced on the first run');
 
+    // Same size, same second: only a nanosecond mtime comparison notices this edit.
+    const t = new Date();
+    utimesSync(path.join(src, 'docs', 'a.txt'), t, t);
     writeFileSync(path.join(src, 'docs', 'a.txt'), 'version two');
-    // Same size: rsync's quick check compares size and whole-second mtime, so an edit in the
-    // same second as the first copy would look unchanged; real edits are seconds apart.
-    utimesSync(path.join(src, 'docs', 'a.txt'), new Date(Date.now() + 5000), new Date(Date.now() + 5000));
     rmSync(path.join(src, 'b.txt'));
     const r2 = await mirrorSource({ root, name: 'samba-share', paths: [src], exclude, now: new Date('2026-01-02T00:00:00Z') });
     assert.equal(readFileSync(path.join(cur, 'docs', 'a.txt'), 'utf8'), 'version two');

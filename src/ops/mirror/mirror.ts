@@ -56,6 +56,23 @@ async function excludedPaths(src: string, m: ExcludeMatcher): Promise<string[]> 
   return out;
 }
 
+/** Filesystems whose mtimes keep nanoseconds (statfs f_type): ext4, xfs, btrfs, tmpfs. */
+const NS_TIME_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994]);
+
+/**
+ * rsync's quick check compares size and mtime in whole seconds by default, so a same-size edit
+ * within one second would be skipped for good. Where the mirror keeps nanoseconds, compare them
+ * exactly; FAT-family drives (2 s resolution) get a 1 s window instead.
+ */
+async function modifyWindow(root: string): Promise<string[]> {
+  try {
+    const st = await fsp.statfs(root);
+    return NS_TIME_FS.has(Number(st.type)) ? ['--modify-window=-1'] : ['--modify-window=1'];
+  } catch {
+    return [];
+  }
+}
+
 export function runRsync(args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('rsync', args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
@@ -93,7 +110,7 @@ export async function mirrorSource(opts: {
     const st = await fsp.stat(src);
     // Each source path keeps its own name under the mirror: /srv/share -> current/<name>/share/
     const dest = path.join(target, path.basename(src) || 'root');
-    const args = ['-aAXH', '--delete', '--delay-updates', '--numeric-ids', '--stats', '--backup', `--backup-dir=${path.join(versions, path.basename(src) || 'root')}`];
+    const args = ['-aAXH', '--delete', '--delay-updates', '--numeric-ids', '--stats', '--backup', `--backup-dir=${path.join(versions, path.basename(src) || 'root')}`, ...(await modifyWindow(opts.root))];
     let excludeFile: string | undefined;
     if (opts.exclude && st.isDirectory()) {
       const ex = await excludedPaths(src, opts.exclude);

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { LifeboatError } from '../../core/errors.ts';
 
 export type RunOutcome = 'success' | 'partial' | 'failed' | 'absent';
 
@@ -95,10 +96,15 @@ export class StateStore {
   }
 
   static open(stateDir: string): StateStore {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const file = path.join(stateDir, 'state.db');
-    const db = new Database(file);
-    chmodSync(file, 0o600);
+    let db: Database.Database;
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      db = new Database(file);
+      chmodSync(file, 0o600);
+    } catch (e) {
+      throw new LifeboatError('IO', `Cannot open the state store ${file}: ${(e as Error).message}`, { cause: e, hint: 'set state_dir in the config (or LIFEBOAT_STATE_DIR) to a writable directory' });
+    }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');

@@ -1,0 +1,127 @@
+/**
+ * The USB plug-in flow through the CLI: `lifeboat usb` finds an enrolled drive that is attached
+ * but not mounted by its label (blkid), mounts it at the configured mountpoint (creating that
+ * directory), runs the due cells of its destination, unmounts it and says it is safe to unplug.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
+import { isMounted, lifeboat, requireEnvironment, resticSnapshots, scratch, umount, unplug, writeTree } from './harness.ts';
+
+describe('lifeboat usb', () => {
+  let drive: TestDrive;
+  let dir: string;
+  let passwordFile: string;
+  let config: string;
+  let mp: string;
+
+  /** Whether the drive's loop device is mounted anywhere. */
+  const driveMounted = async (): Promise<boolean> => (await fsp.readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' - ')[1]?.split(' ')[1] === drive.device);
+
+  before(async () => {
+    requireEnvironment();
+    ({ dir, passwordFile } = await scratch());
+    drive = await createTestDrive();
+    mp = path.join(dir, 'mnt', drive.label);
+    await writeTree(path.join(dir, 'data'), { 'ledger.csv': 'date,amount\n2025-01-01,10\n', 'photos/cat.jpg': 'not really a jpeg\n' });
+    config = path.join(dir, 'lifeboat.yaml');
+    await fsp.writeFile(
+      config,
+      `state_dir: ${dir}/state
+destinations:
+  usb:
+    kind: usb
+    label: ${drive.label}
+    mountpoint: ${mp}
+    password_file: ${passwordFile}
+sources:
+  data:
+    paths: [${dir}/data]
+    priority: medium
+    frequency: daily
+    destinations: [usb]
+`,
+    );
+    // Enrolled once, by hand, as the operator would; then unmounted and its mountpoint removed.
+    await drive.mount(mp);
+    const r = await lifeboat(config, ['drive', 'enroll', 'usb']);
+    assert.equal(r.code, 0, r.stderr);
+    await umount(mp);
+    await fsp.rmdir(mp);
+  });
+
+  after(async () => {
+    await cleanupTestDrives();
+  });
+
+  it('finds the drive by label, mounts it, runs its due cells, unmounts it: safe to unplug', async () => {
+    assert.equal(await driveMounted(), false);
+    const r = await lifeboat(config, ['usb']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^note: created the mountpoint ${mp}$`, 'm'));
+    assert.match(r.stdout, /^OK +data -> usb: 2 files, .*snapshot [0-9a-f]{8}/m);
+    assert.match(r.stdout, new RegExp(`^${drive.label}: safe to unplug$`, 'm'));
+    assert.equal(await isMounted(mp), false, 'the mountpoint is unmounted afterwards');
+    assert.equal(await driveMounted(), false, 'the drive is mounted nowhere afterwards');
+    assert.deepEqual(await fsp.readdir(mp), [], 'the mountpoint is left empty');
+
+    await drive.mount(mp);
+    try {
+      const snaps = await resticSnapshots(path.join(mp, 'lifeboat'), passwordFile);
+      assert.equal(snaps.length, 1);
+      assert.deepEqual(snaps[0]!.tags, ['source:data']);
+      assert.deepEqual(snaps[0]!.paths, [path.join(dir, 'data')]);
+    } finally {
+      await umount(mp);
+    }
+  });
+
+  it('plugged in again right after, nothing is due: no snapshot, unmounted again; --json prints only JSON', async () => {
+    const r = await lifeboat(config, ['usb', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        assert.doesNotThrow(() => JSON.parse(l), `not JSON: ${l}`);
+        return JSON.parse(l) as Record<string, unknown>;
+      });
+    assert.ok(lines.some((l) => l.type === 'cell' && l.source === 'data' && l.outcome === 'not-due'));
+    assert.ok(lines.some((l) => l.type === 'summary' && l.not_due === 1));
+    assert.deepEqual(
+      lines.filter((l) => l.type === 'release').map((l) => [l.destination, l.safe, l.message]),
+      [['usb', true, `${drive.label}: safe to unplug`]],
+    );
+    assert.equal(await driveMounted(), false);
+
+    await drive.mount(mp);
+    try {
+      assert.equal((await resticSnapshots(path.join(mp, 'lifeboat'), passwordFile)).length, 1);
+    } finally {
+      await umount(mp);
+    }
+  });
+
+  it('a run that cannot start at all still hands the drive back unmounted', async () => {
+    // An unusable state directory (here a plain file) makes the run throw before any cell.
+    const broken = path.join(dir, 'broken.yaml');
+    await fsp.writeFile(path.join(dir, 'not-a-dir'), '');
+    await fsp.writeFile(broken, (await fsp.readFile(config, 'utf8')).replace(/^state_dir: .*$/m, `state_dir: ${dir}/not-a-dir`));
+    const r = await lifeboat(broken, ['usb']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^lifeboat: /);
+    assert.match(r.stdout, new RegExp(`^${drive.label}: safe to unplug$`, 'm'));
+    assert.equal(await driveMounted(), false, 'the drive is not left mounted');
+  });
+
+  it('with the drive unplugged, says no enrolled drive is attached and mounts nothing', async () => {
+    await unplug(drive);
+    const r = await lifeboat(config, ['usb']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^no enrolled drive attached \\(looking for ${drive.label}\\)$`, 'm'));
+    assert.equal(await isMounted(mp), false);
+    assert.ok(existsSync(mp));
+  });
+});

@@ -15,6 +15,8 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
+  splitting: true, // command modules load on demand (see src/cli/main.ts)
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'node20',
   packages: 'external',
   sourcemap: true,

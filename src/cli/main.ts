@@ -6,10 +6,10 @@
  */
 import { LifeboatError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { runRepoCommand } from './repo-commands.ts';
-import { runDemo } from './demo.ts';
-import { runCheckCommand, runDrillCommand, runRestoreCommand } from './operator-commands.ts';
-import { runConfigCommand, runDrive, runInit, runRun, runStatus, runUsb } from './coverage-commands.ts';
+// Command modules load on demand: a `repo` command should not pay for YAML, zod and SQLite.
+const repoCommands = () => import('./repo-commands.ts');
+const coverage = () => import('./coverage-commands.ts');
+const operator = () => import('./operator-commands.ts');
 
 const USAGE = `lifeboat: backups you can restore, in restic's repository format
 
@@ -49,17 +49,31 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return group ? EXIT.OK : EXIT.USAGE;
   }
-  if (group === 'repo') return runRepoCommand(rest, process.env);
-  if (group === 'config') return runConfigCommand(rest, process.env);
-  if (group === 'init') return runInit(rest);
-  if (group === 'run') return runRun(rest, process.env);
-  if (group === 'status') return runStatus(rest, process.env);
-  if (group === 'drive') return runDrive(rest, process.env);
-  if (group === 'usb') return runUsb(rest, process.env);
-  if (group === 'restore') return runRestoreCommand(rest, process.env);
-  if (group === 'drill') return runDrillCommand(rest, process.env);
-  if (group === 'check') return runCheckCommand(rest, process.env);
-  if (group === 'demo') return runDemo(rest, (s) => process.stdout.write(s + '\n'));
+  const env = process.env;
+  switch (group) {
+    case 'repo':
+      return (await repoCommands()).runRepoCommand(rest, env);
+    case 'config':
+      return (await coverage()).runConfigCommand(rest, env);
+    case 'init':
+      return (await coverage()).runInit(rest);
+    case 'run':
+      return (await coverage()).runRun(rest, env);
+    case 'status':
+      return (await coverage()).runStatus(rest, env);
+    case 'drive':
+      return (await coverage()).runDrive(rest, env);
+    case 'usb':
+      return (await coverage()).runUsb(rest, env);
+    case 'restore':
+      return (await operator()).runRestoreCommand(rest, env);
+    case 'drill':
+      return (await operator()).runDrillCommand(rest, env);
+    case 'check':
+      return (await operator()).runCheckCommand(rest, env);
+    case 'demo':
+      return (await import('./demo.ts')).runDemo(rest, (s) => process.stdout.write(s + '\n'));
+  }
   throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
 }
 

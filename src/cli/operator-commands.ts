@@ -108,7 +108,7 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
         if (values.json) return out(JSON.stringify({ type: 'drill', ...r }));
         const cell = `${r.source} -> ${r.destination}`;
         if (r.outcome === 'skipped') return out(`SKIPPED ${cell}: ${r.why}`);
-        out(`${r.outcome === 'passed' ? 'PASSED ' : 'FAILED '} ${cell}: snapshot ${r.snapshot?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files restored and verified (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${r.app ? `; ${r.app}` : ''}`);
+        out(`${r.outcome === 'passed' ? 'PASSED ' : 'FAILED '} ${cell}: snapshot ${r.snapshot?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${r.app ? `; ${r.app}` : ''}`);
         for (const f of r.findings) out(`   damaged: ${f.path}: ${f.problem}`);
       },
     });
@@ -146,9 +146,10 @@ export async function runCheckCommand(args: string[], env: Env): Promise<number>
         if (r.errors.length > 0) bad = true;
         report.push({ destination: d.name, ok: r.errors.length === 0, errors: r.errors, hints: r.hints, snapshots: r.snapshots, packs: r.packs, packs_read: r.packsRead });
         if (!values.json) {
-          out(`${d.name}: ${r.errors.length === 0 ? 'no errors' : `${r.errors.length} problems`} (${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} read` : ''})`);
+          out(`${d.name}: ${r.errors.length === 0 ? 'no errors' : `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}`} (${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} read` : ''})`);
           for (const e of r.errors) {
-            out(`  damaged ${e.kind} ${e.id.slice(0, 8)}: ${e.message}`);
+            const what = `${e.kind} ${e.id.slice(0, 8)}`;
+            out(`  damaged ${what}: ${e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message}`);
             if (e.snapshots?.length) out(`    affects snapshots ${e.snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
             if (e.hint) out(`    what to do: ${e.hint}`);
           }

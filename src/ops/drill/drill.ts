@@ -142,7 +142,8 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
   const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-drill-'));
   try {
     await repo.loadIndex();
-    const snaps = (await repo.listSnapshots({ onError: () => {} })).filter((s) => s.snapshot.tags?.includes(sourceTag(source)));
+    // Safety snapshots taken before an in-place restore hold whatever was live then, not a backup.
+    const snaps = (await repo.listSnapshots({ onError: () => {} })).filter((s) => s.snapshot.tags?.includes(sourceTag(source)) && !s.snapshot.tags?.includes('pre-restore'));
     const latest = snaps[snaps.length - 1];
     if (!latest) return { ...base, outcome: 'skipped', why: 'no snapshot of this source yet' };
     const findings: DrillFinding[] = [];
@@ -185,7 +186,10 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
     // Rotate through the packs as well: subset n of `rotation`.
     const n = ((round - 1) * rotation + Math.floor(coverage * rotation)) % rotation + 1;
     const c = await check(repo, { readData: opts.full ? { n: 1, m: 1 } : { n, m: rotation } });
-    for (const e of c.errors) findings.push({ path: `${e.kind} ${e.id.slice(0, 8)}`, problem: e.message });
+    for (const e of c.errors) {
+      const what = `${e.kind} ${e.id.slice(0, 8)}`;
+      findings.push({ path: what, problem: e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message });
+    }
     let app: string | undefined;
     if (source.kind === 'command' && /pg_dump/.test(source.command.text) && findings.length === 0) {
       const dump = files.find((f) => f.path === '/' + source.filename);
@@ -198,16 +202,18 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
       }
     }
     const ok = findings.length === 0;
+    // Tagging rewrites the snapshot under a new id (as `restic tag`); report the one that exists.
+    let snapshotId: string = latest.id;
     if (ok) {
       const lock = await repo.lock(true, 30_000);
       try {
-        await addSnapshotTags(repo, latest.id as SnapshotId, [VERIFIED_TAG]);
+        snapshotId = await addSnapshotTags(repo, latest.id as SnapshotId, [VERIFIED_TAG]);
       } finally {
         await lock.release();
       }
     }
     void now;
-    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: latest.id, filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
+    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: snapshotId, filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
   } finally {
     await fsp.rm(scratch, { recursive: true, force: true });
     await repo.close();

@@ -34,6 +34,9 @@ async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> 
   }
 }
 
+/** Errors a pg_dumpall script produces on a fresh cluster by design (see postgresDrill). */
+const HARMLESS = [/^role ".*" already exists$/, /^role ".*" does not exist$/, /^database ".*" does not exist$/, /^current user cannot be dropped$/];
+
 export async function postgresDrill(dumpFile: string): Promise<{ ok: boolean; summary: string }> {
   const bin = findPgBin();
   if (!bin) return { ok: false, summary: 'PostgreSQL server binaries not found (install postgresql)' };
@@ -51,12 +54,30 @@ export async function postgresDrill(dumpFile: string): Promise<{ ok: boolean; su
     const start = await run(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'pg.log'), '-w', '-o', `-k ${dir} -c listen_addresses='' -p ${port} -c fsync=off`, 'start'], asPg);
     if (start.code !== 0) return { ok: false, summary: `server did not start: ${start.stderr.trim().split('\n').pop()}` };
     try {
-      const load = await run('psql', ['-h', dir, '-p', port, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-f', path.join(dir, 'dump.sql')], asPg);
-      if (load.code !== 0) return { ok: false, summary: `the dump does not load: ${load.stderr.trim().split('\n').slice(-2).join(' | ')}` };
-      const q = await run('psql', ['-h', dir, '-p', port, '-U', 'postgres', '-d', 'postgres', '-At', '-c', "select count(*) from pg_database where not datistemplate; select count(*) from information_schema.tables where table_schema not in ('pg_catalog','information_schema')"], asPg);
-      if (q.code !== 0) return { ok: false, summary: `query failed: ${q.stderr.trim()}` };
-      const [dbs, tables] = q.stdout.trim().split('\n');
-      return { ok: true, summary: `dump loaded into a throwaway PostgreSQL: ${dbs} databases, ${tables} tables in postgres` };
+      const psql = (db: string, args: string[]) => run('psql', ['-X', '-h', dir, '-p', port, '-U', 'postgres', '-d', db, ...args], asPg);
+      // Not ON_ERROR_STOP: a pg_dumpall script is meant to run into a fresh cluster with a few
+      // harmless errors (PostgreSQL docs, pg_dumpall Notes): the bootstrap superuser exists
+      // already, and --clean drops databases and roles that are not there yet. Any other error
+      // means the dump does not load.
+      const load = await psql('postgres', ['-q', '-f', path.join(dir, 'dump.sql')]);
+      const errors = load.stderr
+        .split('\n')
+        .filter((l) => /\bERROR:/.test(l))
+        .filter((l) => !HARMLESS.some((h) => h.test(l.replace(/^.*?\bERROR:\s+/, ''))));
+      if (load.code !== 0 || errors.length > 0) return { ok: false, summary: `the dump does not load: ${(errors.length > 0 ? errors : load.stderr.trim().split('\n')).slice(0, 2).join(' | ')}` };
+      const dbs = await psql('postgres', ['-At', '-c', 'select datname from pg_database where not datistemplate order by datname']);
+      if (dbs.code !== 0) return { ok: false, summary: `query failed: ${dbs.stderr.trim()}` };
+      const names = dbs.stdout.trim().split('\n').filter(Boolean);
+      let tables = 0;
+      const per: string[] = [];
+      for (const db of names) {
+        const q = await psql(db, ['-At', '-c', "select count(*) from information_schema.tables where table_schema not in ('pg_catalog','information_schema')"]);
+        if (q.code !== 0) return { ok: false, summary: `query failed in database ${db}: ${q.stderr.trim()}` };
+        const n = Number(q.stdout.trim());
+        tables += n;
+        if (n > 0) per.push(`${db} ${n}`);
+      }
+      return { ok: true, summary: `dump loaded into a throwaway PostgreSQL: ${names.length} databases, ${tables} tables${per.length > 0 ? ` (${per.join(', ')})` : ''}` };
     } finally {
       await run(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], asPg);
     }

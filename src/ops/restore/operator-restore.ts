@@ -8,7 +8,7 @@
  * Interrupted restores resume: files already complete at the target are not written again.
  * Mirror destinations restore with rsync from their current copy.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
@@ -84,6 +84,8 @@ export async function operatorRestore(config: Config, opts: OperatorRestoreOptio
   const source = config.sources.find((s) => s.name === opts.source);
   if (!source) throw new LifeboatError('USAGE', `No source named ${opts.source} in ${config.file}`, { hint: `known: ${config.sources.map((s) => s.name).join(', ')}` });
   if (!!opts.target === !!opts.inPlace) throw new LifeboatError('USAGE', 'Give exactly one of --target DIR and --in-place');
+  // A command's output has no live place to go back to: in place it would land at /<filename>.
+  if (opts.inPlace && source.kind === 'command') throw new LifeboatError('USAGE', `Source ${source.name} stores a command's output (${source.filename}), which has no place to restore to in place`, { hint: `restore it with --target DIR, then load it from there (e.g. psql -f DIR/${source.filename})` });
   if (opts.inPlace && !opts.dryRun && !opts.confirmed) throw new LifeboatError('USAGE', 'An in-place restore overwrites live files: confirm it (--yes), or try --dry-run first');
   const dest = await chooseDestination(config, source, opts.destination, deps.probe);
   const include = opts.paths && opts.paths.length > 0 ? compilePatterns(opts.paths.map((p) => p.replace(/[\\*?[]/g, (c) => '\\' + c))) : undefined;
@@ -125,13 +127,27 @@ export async function operatorRestore(config: Config, opts: OperatorRestoreOptio
 async function mirrorRestore(source: Source, dest: Destination, opts: OperatorRestoreOptions): Promise<OperatorRestoreResult> {
   if (opts.snapshot && opts.snapshot !== 'latest') throw new LifeboatError('USAGE', `${dest.name} is a mirror: it holds the current copy (older versions are plain files under ${dest.root}/versions/)`);
   if (source.kind !== 'paths') throw new LifeboatError('USAGE', `restore the dump file by copying it from ${dest.root}/current/${source.name}/`);
+  const target = opts.inPlace ? '/' : path.resolve(opts.target!);
+  // --path narrows the copy as it does for repositories: never more than was asked for.
+  const wanted = (opts.paths ?? []).map((p) => path.resolve(p));
+  const under = (w: string, p: string): boolean => w === p || w.startsWith(p.replace(/\/?$/, '/'));
+  const stray = wanted.filter((w) => !source.paths.some((p) => under(w, p)));
+  if (stray.length > 0) throw new LifeboatError('USAGE', `--path ${stray.join(', ')} is not part of source ${source.name}`, { hint: `its paths: ${source.paths.join(', ')}` });
   let output = '';
   for (const p of source.paths) {
-    const from = path.join(dest.root, 'current', source.name, path.basename(p) || 'root');
-    const to = opts.inPlace ? p : path.join(path.resolve(opts.target!), p);
-    const args = ['-aAXH', '--numeric-ids', '--itemize-changes', ...(opts.dryRun ? ['--dry-run'] : []), from + '/', to + '/'];
-    if (!opts.dryRun) await import('node:fs/promises').then((f) => f.mkdir(to, { recursive: true }));
-    output += (await runRsync(args, opts.signal)).stdout;
+    const base = path.join(dest.root, 'current', source.name, path.basename(p) || 'root');
+    const rels = wanted.length === 0 ? [''] : wanted.filter((w) => under(w, p)).map((w) => path.relative(p, w));
+    for (const rel of rels) {
+      const from = path.join(base, rel);
+      const to = path.join(target, p, rel);
+      const st = await fsp.lstat(from).catch(() => undefined);
+      if (!st) throw new LifeboatError('NOT_FOUND', `${path.join(p, rel)} is not in mirror ${dest.name}`);
+      // A source path may be a single file: copy it as a file, not into a directory of its name.
+      const dir = st.isDirectory();
+      if (!opts.dryRun) await fsp.mkdir(dir ? to : path.dirname(to), { recursive: true });
+      const args = ['-aAXH', '--numeric-ids', '--itemize-changes', ...(opts.dryRun ? ['--dry-run'] : []), dir ? from + '/' : from, dir ? to + '/' : to];
+      output += (await runRsync(args, opts.signal)).stdout;
+    }
   }
-  return { kind: 'mirror', destination: dest.name, target: opts.inPlace ? '/' : path.resolve(opts.target!), output };
+  return { kind: 'mirror', destination: dest.name, target, output };
 }

@@ -77,9 +77,18 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
     if (!packIndex.has(id)) hints.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)} is not referenced by any index (left by an interrupted run; prune removes it)` });
   }
 
-  // 3. snapshots and trees
-  const treeUsers = new Map<string, Set<string>>();
-  const badTrees = new Map<string, string>();
+  // 3. snapshots and trees. Every tree is loaded once; `parents` remembers which trees hold
+  // each tree and data blob, and `roots` which snapshots start at a tree, so any damage can be
+  // traced up to every snapshot it affects (a tree shared by many snapshots included).
+  const parents = new Map<string, Set<string>>();
+  const roots = new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  const late: { finding: Finding; container: string }[] = [];
+  const link = (child: string, parent: string): void => {
+    const s = parents.get(child);
+    if (s) s.add(parent);
+    else parents.set(child, new Set([parent]));
+  };
   const snapshots = await repo.listIds('snapshot');
   let snapCount = 0;
   for (const sid of snapshots) {
@@ -91,43 +100,58 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
       errors.push({ kind: 'snapshot', id: sid, message: `snapshot ${sid.slice(0, 8)} cannot be loaded: ${(e as Error).message}`, hint: 'forget this snapshot; the others are unaffected' });
       continue;
     }
+    const r = roots.get(tree);
+    if (r) r.add(sid);
+    else roots.set(tree, new Set([sid]));
     const stack: { id: TreeId; path: string }[] = [{ id: tree, path: '/' }];
     while (stack.length > 0) {
       const { id: t, path: p } = stack.pop()!;
-      const users = treeUsers.get(t);
-      if (users) {
-        users.add(sid);
-        const bad = badTrees.get(t);
-        if (bad !== undefined) attach(errors, t, sid);
-        continue;
-      }
-      treeUsers.set(t, new Set([sid]));
+      if (seen.has(t)) continue;
+      seen.add(t);
       let nodes;
       try {
         if (!repo.index.has('tree', t)) throw new Error('not in the index');
         nodes = decodeTree(await repo.loadBlob('tree', t));
       } catch (e) {
-        badTrees.set(t, p);
-        errors.push({ kind: 'tree', id: t, message: `tree ${t.slice(0, 8)} at ${p} cannot be loaded: ${(e as Error).message}`, snapshots: [sid], hint: 'files below this directory cannot be restored from the affected snapshots; back them up again' });
+        late.push({ container: t, finding: { kind: 'tree', id: t, message: `tree ${t.slice(0, 8)} at ${p} cannot be loaded: ${(e as Error).message}`, hint: 'files below this directory cannot be restored from the affected snapshots; back them up again' } });
         continue;
       }
       for (const n of nodes) {
         const np = (p === '/' ? '/' : p + '/') + n.name.toString('utf8');
-        if (n.name.length === 0) errors.push({ kind: 'tree', id: t, message: `tree ${t.slice(0, 8)} at ${p} has a node with an empty name`, snapshots: [sid] });
+        if (n.name.length === 0) late.push({ container: t, finding: { kind: 'tree', id: t, message: `tree ${t.slice(0, 8)} at ${p} has a node with an empty name` } });
         if (n.type === 'file') {
-          if (!n.content) errors.push({ kind: 'tree', id: t, message: `file ${np} has no content list`, snapshots: [sid] });
+          if (!n.content) late.push({ container: t, finding: { kind: 'tree', id: t, message: `file ${np} has no content list` } });
           for (const b of n.content ?? []) {
-            if (!repo.index.has('data', b as Id)) errors.push({ kind: 'blob', id: b, message: `file ${np}: data blob ${b.slice(0, 8)} is not in the index`, snapshots: [sid], hint: 'back up this file again to heal the snapshot chain' });
+            link(b, t);
+            if (!repo.index.has('data', b as Id)) late.push({ container: t, finding: { kind: 'blob', id: b, message: `file ${np}: data blob ${b.slice(0, 8)} is not in the index`, hint: 'back up this file again to heal the snapshot chain' } });
           }
         } else if (n.type === 'dir') {
-          if (!n.subtree) errors.push({ kind: 'tree', id: t, message: `directory ${np} has no subtree`, snapshots: [sid] });
-          else stack.push({ id: n.subtree as TreeId, path: np });
+          if (!n.subtree) late.push({ container: t, finding: { kind: 'tree', id: t, message: `directory ${np} has no subtree` } });
+          else {
+            link(n.subtree, t);
+            stack.push({ id: n.subtree as TreeId, path: np });
+          }
         } else if (!['symlink', 'dev', 'chardev', 'fifo', 'socket'].includes(n.type)) {
-          errors.push({ kind: 'tree', id: t, message: `node ${np} has unknown type ${JSON.stringify(n.type)}`, snapshots: [sid] });
+          late.push({ container: t, finding: { kind: 'tree', id: t, message: `node ${np} has unknown type ${JSON.stringify(n.type)}` } });
         }
       }
     }
   }
+  /** Snapshots whose trees reach any of `ids`: walk up through `parents` to the roots. */
+  const snapshotsUsing = (ids: Iterable<string>): string[] => {
+    const out = new Set<string>();
+    const done = new Set<string>();
+    const queue = [...ids];
+    while (queue.length > 0) {
+      const x = queue.pop()!;
+      if (done.has(x)) continue;
+      done.add(x);
+      for (const sid of roots.get(x) ?? []) out.add(sid);
+      for (const p of parents.get(x) ?? []) queue.push(p);
+    }
+    return [...out].sort();
+  };
+  for (const { finding, container } of late) errors.push({ ...finding, snapshots: snapshotsUsing([container]) });
 
   // 4. read data
   let packsRead = 0;
@@ -142,7 +166,7 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
     try {
       for (const [id, p] of chosen) {
         const problems = await readPack(repo, pool, id, p.blobs);
-        for (const msg of problems) errors.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)}: ${msg}`, snapshots: affected(p.blobs, treeUsers), hint: 'run a backup again so lost blobs are stored anew; restore unaffected files meanwhile' });
+        for (const msg of problems) errors.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)}: ${msg}`, snapshots: snapshotsUsing(p.blobs.map((b) => b.id)), hint: 'run a backup again so lost blobs are stored anew; restore unaffected files meanwhile' });
         packsRead++;
         bytes += onDisk.get(id) ?? 0;
         opts.onEvent?.({ type: 'progress', packs: packsRead, totalPacks: chosen.length, bytes, totalBytes });
@@ -152,17 +176,6 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
     }
   }
   return { errors, hints, snapshots: snapCount, packs: packIndex.size, blobs: blobCount, packsRead };
-}
-
-function attach(errors: Finding[], treeId: string, sid: string): void {
-  const f = errors.find((e) => e.id === treeId);
-  if (f && f.snapshots && !f.snapshots.includes(sid)) (f.snapshots as string[]).push(sid);
-}
-
-function affected(blobs: readonly PackedBlob[], treeUsers: Map<string, Set<string>>): string[] {
-  const s = new Set<string>();
-  for (const b of blobs) for (const u of treeUsers.get(b.id) ?? []) s.add(u);
-  return [...s];
 }
 
 async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed: readonly PackedBlob[]): Promise<string[]> {

@@ -4,6 +4,7 @@
  * must we. Tasks are queued FIFO; at most `size` run at once; buffers are transferred, not copied.
  */
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { LifeboatError } from '../errors.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
@@ -17,7 +18,10 @@ interface Pending {
 }
 
 const fromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(fromSource ? './blob-worker.ts' : './blob-worker.js', import.meta.url);
+// From the bundle, this code may sit in dist/ or in a shared chunk under dist/chunks/.
+const workerUrl = fromSource
+  ? new URL('./blob-worker.ts', import.meta.url)
+  : [new URL('./blob-worker.js', import.meta.url), new URL('../blob-worker.js', import.meta.url)].find((u) => existsSync(u)) ?? new URL('./blob-worker.js', import.meta.url);
 
 /** Run from TypeScript sources (tsx), a worker must register tsx itself before loading the .ts file. */
 function spawnWorker(workerData: unknown): Worker {

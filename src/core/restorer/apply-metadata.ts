@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import type { TreeNode } from '../format/tree.ts';
 import { chmodBitsFromFileMode } from '../format/file-mode.ts';
 import { toUnixNs } from '../format/go-time.ts';
-import { makeDevice, makeFifo, setTimesNs, writeXattrs } from '../fs/metadata.ts';
+import { makeDevice, makeFifo, makeSocket, setTimesNs, writeXattrs } from '../fs/metadata.ts';
 
 export async function applyMetadata(abs: string, n: TreeNode): Promise<string[]> {
   const problems: string[] = [];
@@ -37,8 +37,12 @@ export async function applyMetadata(abs: string, n: TreeNode): Promise<string[]>
   return problems;
 }
 
-/** Creates a FIFO or device node; its mode and owner follow in applyMetadata. */
+/**
+ * Creates a FIFO, socket or device node; its mode and owner follow in applyMetadata. A socket
+ * comes back as rsync --specials restores it: the name and metadata, with no listener.
+ */
 export async function createSpecial(abs: string, n: TreeNode): Promise<void> {
   if (n.type === 'fifo') makeFifo(abs, { mode: 0o600 });
+  else if (n.type === 'socket') makeSocket(abs, { mode: 0o600 });
   else makeDevice(abs, { type: n.type === 'chardev' ? 'char' : 'block', rdev: n.device, mode: 0o600 });
 }

@@ -1,8 +1,8 @@
 /**
  * Restore: recreates a snapshot's tree (or a subtree) under a target directory, the way
  * `restic restore` places it, carrying what rsync -aAXH carries: content (holes kept sparse),
- * mode with setuid/setgid/sticky, owner, nanosecond times, symlinks, hard links, FIFOs and
- * device nodes, xattrs and POSIX ACLs.
+ * mode with setuid/setgid/sticky, owner, nanosecond times, symlinks, hard links, FIFOs,
+ * sockets (as inert nodes) and device nodes, xattrs and POSIX ACLs.
  *
  * Safety invariants (the snapshot is untrusted):
  * - every name passes unsafeNodeName(); refused nodes are reported by path, the rest restored;
@@ -44,6 +44,8 @@ export interface RestoreOptions {
    * matches). Off by default, as in restic.
    */
   readonly skipExisting?: boolean;
+  /** In-place restores: directories above the snapshot's paths keep their live metadata. */
+  readonly keepAncestors?: boolean;
   readonly onEvent?: (e: RestoreEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -67,6 +69,9 @@ interface FileJob {
 interface DirDone {
   readonly abs: string;
   readonly node: TreeNode;
+  /** Selected as a whole; otherwise only a way to selected entries below it. */
+  readonly fullyIncluded: boolean;
+  readonly rel: string;
 }
 
 const ZERO = Buffer.alloc(8 << 20);
@@ -84,6 +89,7 @@ export class Restorer {
   private lastEmit = 0;
   private pool: WorkerPool | undefined;
   private skipped = 0;
+  private readonly failed = new Set<string>();
 
   constructor(
     private readonly repo: Repository,
@@ -114,7 +120,14 @@ export class Restorer {
     // Phase 3: symlinks, then directory metadata deepest first (children change a dir's mtime).
     for (const l of this.links) await this.finishLink(l.abs, l.node);
     this.dirs.sort((a, b) => b.abs.length - a.abs.length);
-    for (const d of this.dirs) await this.meta(d.abs, d.node);
+    for (const d of this.dirs) {
+      // A directory only on the way to a selected path gets metadata if something landed in it;
+      // with keepAncestors (in-place), directories above the snapshot's own paths (/, /srv)
+      // keep the live system's metadata.
+      if (!d.fullyIncluded && !(await isNonEmptyDir(d.abs))) continue;
+      if (this.opts.keepAncestors && this.isAncestor(d.rel)) continue;
+      await this.meta(d.abs, d.node);
+    }
     let verified = 0;
     if (this.opts.verify) verified = await this.verifyFiles();
     this.emit(true);
@@ -142,6 +155,10 @@ export class Restorer {
     if (!this.opts.onEvent || (!force && now - this.lastEmit < 200)) return;
     this.lastEmit = now;
     this.opts.onEvent({ type: 'progress', files: this.doneFiles, bytes: this.doneBytes, totalFiles: this.files.length, totalBytes: this.totalBytes, errors: this.errors.length });
+  }
+
+  private isAncestor(rel: string): boolean {
+    return (this.opts.snapshot.paths ?? []).some((p) => p !== rel && (rel === '/' || p.startsWith(rel + '/')));
   }
 
   private selected(rel: string): { match: boolean; childMayMatch: boolean } {
@@ -208,7 +225,7 @@ export class Restorer {
           await this.ensureDir(abs);
           if (!n.subtree) throw new Error('directory without subtree');
           await this.walk(n.subtree as TreeId, abs, rel);
-          if (fullyIncluded || (await isNonEmptyDir(abs))) this.dirs.push({ abs, node: n });
+          this.dirs.push({ abs, node: n, fullyIncluded, rel });
           return;
         }
         case 'file': {
@@ -231,6 +248,7 @@ export class Restorer {
           this.links.push({ abs, node: n });
           return;
         case 'fifo':
+        case 'socket':
         case 'dev':
         case 'chardev':
           await removeNonDir(abs);
@@ -292,7 +310,12 @@ export class Restorer {
     const running = new Set<Promise<void>>();
     for (const job of this.files) {
       this.opts.signal?.throwIfAborted();
-      const p = this.restoreFile(job, pool, acquire, release).catch((e: unknown) => this.report(job.rel, (e as Error).message));
+      const p = this.restoreFile(job, pool, acquire, release).catch(async (e: unknown) => {
+        this.report(job.rel, (e as Error).message);
+        this.failed.add(job.abs);
+        // No half-written file with the right name: a later look must not mistake it for data.
+        await fsp.rm(job.abs, { force: true }).catch(() => {});
+      });
       running.add(p);
       void p.finally(() => running.delete(p));
       while (running.size >= budget) await Promise.race(running);
@@ -351,6 +374,7 @@ export class Restorer {
     const { createHash } = await import('node:crypto');
     let ok = 0;
     for (const job of this.files) {
+      if (this.failed.has(job.abs)) continue; // already reported
       try {
         const fh = await fsp.open(job.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
         try {

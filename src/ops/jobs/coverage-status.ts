@@ -63,6 +63,9 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
           try {
             const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();
             for (const s of await repo.listSnapshots({ onError: () => {} })) {
+              // A pre-restore safety snapshot is not a backup of the source: it must not make a
+              // stale cell look fresh.
+              if (s.snapshot.tags?.includes('pre-restore')) continue;
               for (const t of s.snapshot.tags ?? []) {
                 const e = m.get(t) ?? { count: 0 };
                 e.count++;

@@ -114,7 +114,7 @@ export async function operatorRestore(config: Config, opts: OperatorRestoreOptio
     }
     const lock = await repo.lock(false, 30_000);
     try {
-      const summary = await restore(repo, { snapshot, target, include, verify: true, skipExisting: true, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const summary = await restore(repo, { snapshot, target, include, verify: true, skipExisting: true, keepAncestors: !!opts.inPlace, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       return { kind: 'restored', destination: dest.name, snapshot: id, target, safetySnapshot, summary };
     } finally {
       await lock.release();

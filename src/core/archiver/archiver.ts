@@ -82,6 +82,8 @@ export interface BackupSummary {
   readonly errors: readonly { path: string; message: string }[];
 }
 
+const PREFETCH = 64;
+
 interface VDir {
   readonly children: Map<string, VDir>;
   target: boolean;
@@ -94,6 +96,7 @@ export class Archiver {
   private readonly c = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, files: 0, bytes: 0 };
   private totals: { files: number; bytes: number } | undefined;
   private lastEmit = 0;
+  private readonly parentTrees = new Map<TreeId, Promise<Map<string, TreeNode>>>();
 
   constructor(
     private readonly repo: Repository,
@@ -242,13 +245,34 @@ export class Archiver {
     this.opts.onEvent?.({ type: 'error', path: ps, message });
   }
 
-  private async loadParentNodes(tree: TreeId | undefined): Promise<Map<string, TreeNode>> {
+  /**
+   * The parent snapshot's nodes of one directory. Loading a tree also starts loading its
+   * subdirectories' trees (at most PREFETCH outstanding), so the walk rarely waits on a read.
+   */
+  private loadParentNodes(tree: TreeId | undefined): Promise<Map<string, TreeNode>> {
+    if (!tree) return Promise.resolve(new Map());
+    const hit = this.parentTrees.get(tree);
+    if (hit) {
+      this.parentTrees.delete(tree); // each directory is visited once
+      return hit;
+    }
+    return this.fetchParentTree(tree);
+  }
+
+  private async fetchParentTree(tree: TreeId): Promise<Map<string, TreeNode>> {
     const m = new Map<string, TreeNode>();
-    if (!tree) return m;
     try {
       for (const n of decodeTree(await this.repo.loadBlob('tree', tree))) m.set(n.name.toString('latin1'), n);
     } catch {
-      /* a damaged parent only costs re-reading */
+      return m; // a damaged parent only costs re-reading
+    }
+    for (const n of m.values()) {
+      if (this.parentTrees.size >= PREFETCH) break;
+      if (n.type === 'dir' && n.subtree && !this.parentTrees.has(n.subtree)) {
+        const p = this.fetchParentTree(n.subtree as TreeId);
+        p.catch(() => {});
+        this.parentTrees.set(n.subtree as TreeId, p);
+      }
     }
     return m;
   }

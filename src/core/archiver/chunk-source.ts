@@ -46,7 +46,8 @@ export class ChunkAssembler {
 
   private async emit(): Promise<void> {
     if (this.pending === 0) return;
-    const chunk = new Uint8Array(this.pending);
+    // An exactly sized buffer of its own (transferable to a worker), not zero-filled first.
+    const chunk = Buffer.allocUnsafeSlow(this.pending);
     let o = 0;
     for (const p of this.pieces) {
       chunk.set(p, o);

@@ -3,13 +3,15 @@
  * two trees apart on everything `rsync -aAXH` carries (restic-format.md §11, "Fixture tree").
  *
  * buildEdgeTree() is deterministic apart from inode numbers and ctimes: the same seed gives the
- * same names, bytes, modes, owners, xattrs, ACLs and (2001, nanosecond) mtimes.
+ * same names, bytes, modes, owners, xattrs, ACLs and mtimes (2001 with nanoseconds, plus one
+ * before 1970 and one after 2038). Runs as root (foreign owners, device nodes, trusted.*).
  *
  * compareTrees() is deliberately independent of the engine: lstat for type, mode (incl.
  * setuid/setgid/sticky), owner, mtime to the nanosecond, size and allocated blocks; sha256 for
  * content; readlink for targets; the getfattr binary for xattrs (POSIX ACLs included, as
  * system.posix_acl_*); inode groups for hard links. atime and ctime are not compared: rsync does
- * not carry them, and reading the source during a backup moves atime anyway.
+ * not carry them, and reading the source during a backup moves atime anyway. (rsync itself
+ * needs -S as well to keep the sparse file sparse: edge-tree.test.ts copies with -aAXHS.)
  *
  * Tolerances (each one names a documented limitation, never a bug):
  * - symlinkXattrs: the repository format as restic 0.14 writes it has no xattrs on symlinks
@@ -17,6 +19,9 @@
  *   lifeboat mirrors 0.14. Linux only allows trusted.* and security.* there anyway.
  * - sparse: restic 0.14's restorer writes every byte (`restore --sparse` arrived in 0.15), so
  *   a tree restored by restic 0.14 has the sparse file fully allocated.
+ * - sockets: restic 0.14's archiver skips sockets, and its restorer skips socket nodes (which
+ *   lifeboat writes and restores, as rsync --specials does), so any tree that went through
+ *   restic lacks them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
@@ -37,11 +42,23 @@ import {
   type BigIntStats,
 } from 'node:fs';
 import path from 'node:path';
-import { setTimesNs } from '../../src/core/fs/metadata.ts';
+import { makeSocket, setTimesNs } from '../../src/core/fs/metadata.ts';
+
+/** The commands buildEdgeTree and compareTrees run. */
+export const EDGE_TREE_TOOLS: readonly string[] = ['getfattr', 'setfattr', 'setfacl', 'truncate', 'mkfifo', 'mknod', 'chown'];
 
 /** A uid and gid that have no passwd/group entry on the test machines. */
 export const FOREIGN_UID = 12345;
 export const FOREIGN_GID = 54321;
+
+/** A uid above 2^31 (the gid is one more). */
+export const HIGH_ID = 4_000_000_000;
+
+/** Entries whose mtime (and atime) is not in 2001, in nanoseconds since the epoch. */
+export const ODD_TIMES: Readonly<Record<string, bigint>> = {
+  'times/before-1970': -315_619_200_000_000_000n + 500_000_001n, // 1960-01-01T00:00:00.500000001Z
+  'times/after-2038': 4_102_444_800_000_000_000n + 999_999_999n, // 2100-01-01T00:00:00.999999999Z
+};
 
 export const SPARSE_SIZE = 64 << 20;
 const SPARSE_PAYLOAD_AT = 32 << 20;
@@ -108,7 +125,8 @@ export function seededText(seed: string, length: number): string {
 
 /**
  * Builds the edge-case tree in `root` (created; must not exist or be empty). As root only:
- * it chowns to a foreign uid and sets a trusted.* xattr. Needs truncate, mkfifo and setfacl.
+ * it chowns to a foreign uid, sets a trusted.* xattr and makes device nodes. Needs truncate,
+ * mkfifo, mknod, setfattr and setfacl.
  */
 export function buildEdgeTree(root: string, opts: EdgeTreeOptions = {}): EdgeTree {
   const seed = opts.seed ?? 'lifeboat-edge-tree';
@@ -157,8 +175,13 @@ export function buildEdgeTree(root: string, opts: EdgeTreeOptions = {}): EdgeTre
   writeSync(fd, Buffer.from('lifeboat sparse payload'), 0, 23, SPARSE_PAYLOAD_AT);
   closeSync(fd);
 
-  // A FIFO.
-  run('mkfifo', ['-m', '0640', at('fifo')]);
+  // Special files: a FIFO, a socket (mknod(2) makes the same inode a bound socket leaves), and
+  // character and block device nodes (root only).
+  mkdirSync(at('special'));
+  run('mkfifo', ['-m', '0640', at('special/fifo')]);
+  makeSocket(at('special/socket'), { mode: 0o755 });
+  run('mknod', ['-m', '0620', at('special/chardev'), 'c', '1', '3']);
+  run('mknod', ['-m', '0660', at('special/blockdev'), 'b', '7', '200']);
 
   // xattrs: user.* with text, binary and empty values, on a file and a directory.
   mkdirSync(at('xattr/dir-with-xattr'), { recursive: true });
@@ -186,6 +209,14 @@ export function buildEdgeTree(root: string, opts: EdgeTreeOptions = {}): EdgeTre
   chownSync(at('foreign/file'), FOREIGN_UID, FOREIGN_GID);
   chownSync(at('foreign/dir'), FOREIGN_UID, FOREIGN_GID);
   execFileSync('chown', ['-h', `${FOREIGN_UID}:${FOREIGN_GID}`, at('foreign/link')]);
+  // ids above 2^31 (uint32 in the format; a signed 32-bit reader would go negative).
+  writeFileSync(at('foreign/high-ids'), 'uid and gid above 2^31\n');
+  chownSync(at('foreign/high-ids'), HIGH_ID, HIGH_ID + 1);
+
+  // Times outside 2001: before 1970 (negative seconds, positive nanoseconds) and after 2038.
+  mkdirSync(at('times'));
+  writeFileSync(at('times/before-1970'), '1960\n');
+  writeFileSync(at('times/after-2038'), '2100\n');
 
   // Special permission bits (chmod after chown: chown clears setuid/setgid).
   mkdirSync(at('perms/setgid-dir'), { recursive: true });
@@ -214,6 +245,7 @@ export function buildEdgeTree(root: string, opts: EdgeTreeOptions = {}): EdgeTre
     const mtime = base + k * 86_400_123_456_789n + 123_456_789n;
     setTimesNs(at(rel), mtime - 3_600_000_000_000n, mtime, { noFollow: true });
   });
+  for (const [rel, ns] of Object.entries(ODD_TIMES)) setTimesNs(at(rel), ns, ns, { noFollow: true });
   setTimesNs(root, base + 1n, base + 987_654_321n, { noFollow: true });
 
   const regularFiles = all.filter((rel) => lstatSync(at(rel)).isFile()).length;
@@ -240,6 +272,8 @@ export interface CompareOptions {
   readonly ignoreSymlinkXattrs?: boolean;
   /** Do not require sparse files to stay sparse (restic 0.14's restorer; see the header). */
   readonly ignoreSparseness?: boolean;
+  /** Allow sockets of `a` to be missing in `b` (restic 0.14 neither backs up nor restores them). */
+  readonly ignoreSockets?: boolean;
 }
 
 /**
@@ -250,7 +284,11 @@ export function compareTrees(a: string, b: string, opts: CompareOptions = {}): s
   const diffs: string[] = [];
   const ea = new Set(walk(a));
   const eb = new Set(walk(b));
-  for (const rel of ea) if (!eb.has(rel)) diffs.push(`${show(rel)}: missing in ${b}`);
+  for (const rel of ea) {
+    if (eb.has(rel)) continue;
+    if (opts.ignoreSockets && lstatSync(path.join(a, rel)).isSocket()) continue;
+    diffs.push(`${show(rel)}: missing in ${b}`);
+  }
   for (const rel of eb) if (!ea.has(rel)) diffs.push(`${show(rel)}: unexpected in ${b}`);
   const common = ['', ...[...ea].filter((rel) => eb.has(rel))];
   const xa = xattrTree(a);

@@ -54,6 +54,9 @@ export class Sandbox {
     env.RESTIC_PASSWORD = PASSWORD;
     env.LIFEBOAT_PASSWORD = PASSWORD;
     env.RESTIC_CACHE_DIR = path.join(this.dir, 'restic-cache');
+    // A zone with a negative, half-hour, DST-switching offset: restic writes node and snapshot
+    // times in local time, so both programs must carry offsets other than Z exactly.
+    env.TZ = 'America/St_Johns';
     mkdirSync(env.RESTIC_CACHE_DIR, { recursive: true });
     env.RESTIC_PROGRESS_FPS = '0.01';
     this.env = env;
@@ -115,10 +118,4 @@ export function lsPaths(out: string): string[] {
     .filter((d) => d.struct_type === 'node')
     .map((d) => String(d.path))
     .sort();
-}
-
-/** Repository-relative file names under a restic repo dir's data/ (pack ids). */
-export function countPacks(sb: Sandbox, repo: string): number {
-  const r = sb.exec('find', [path.join(repo, 'data'), '-type', 'f']);
-  return r.stdout.split('\n').filter(Boolean).length;
 }

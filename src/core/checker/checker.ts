@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hashId, type Id, type TreeId } from '../ids.ts';
+import { LifeboatError } from '../errors.ts';
 import type { Repository } from '../repository/repository.ts';
 import { decodeTree } from '../format/tree.ts';
 import { expectedPackSize, parsePackHeader, type PackedBlob } from '../format/pack.ts';
@@ -210,7 +211,13 @@ async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed:
     }),
   );
   results.forEach((r, i) => {
-    if (r.status === 'rejected') problems.push(`blob ${indexed[i]!.id.slice(0, 8)} is damaged: ${(r.reason as Error).message}`);
+    if (r.status !== 'rejected') return;
+    const e = r.reason as unknown;
+    // Only a failed MAC, hash or decode is damage; anything else is our own failure and must
+    // not be reported as a broken repository.
+    const damage = e instanceof LifeboatError ? e.code === 'INTEGRITY' || e.code === 'MALFORMED' : /beyond the end of the pack/.test((e as Error)?.message ?? '');
+    if (!damage) throw e;
+    problems.push(`blob ${indexed[i]!.id.slice(0, 8)} is damaged: ${(e as Error).message}`);
   });
   return problems;
 }

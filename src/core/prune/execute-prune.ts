@@ -101,7 +101,6 @@ export async function executePrune(repo: Repository, plan: PrunePlan, opts: Exec
       emit({ type: 'phase', phase: 'repack' });
       const saver = repo.blobSaver();
       const before = saver.indexesWritten.length;
-      saver.takeStats();
       let done = 0;
       for (const p of repackPacks) {
         checkAbort();
@@ -130,7 +129,7 @@ export async function executePrune(repo: Repository, plan: PrunePlan, opts: Exec
       }
       if (copy.size > 0) throw new LifeboatError('INTEGRITY', `Cannot prune ${where}: ${copy.size} blob(s) to keep were not found in the packs being repacked; nothing was deleted`);
       await saver.flush();
-      packsWritten = saver.takeStats().packsWritten;
+      for (const p of repo.index.packs()) if (!startPacks.has(p.id)) packsWritten++;
       saverIndexes = saver.indexesWritten.slice(before) as IndexId[];
     }
     checkAbort();

@@ -95,7 +95,8 @@ export class BlobSaver {
     if (this.has(type, id)) return { id, known: true, stored: 0 };
     if (this.failure) throw this.failure;
     this.inflight.add(type + id);
-    const compress = (this.opts.compress ?? true) && this.repo.config.version === 2;
+    const v2 = this.repo.config.version === 2;
+    const compress: boolean | 'always' = !v2 ? false : type === 'tree' ? 'always' : (this.opts.compress ?? true);
     // Small blobs (trees, small files) are sealed right here: a round trip to a worker costs
     // more than the work, and a backup with nothing new never starts the workers at all.
     const inline = data.length <= INLINE_MAX;

@@ -9,7 +9,7 @@ import { openBlob, type PackedBlob } from '../format/pack.ts';
 import type { Id } from '../ids.ts';
 
 export type BlobTask =
-  | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean }
+  | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean | 'always' }
   | { readonly kind: 'open'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined }
   /** As 'open', but only the verdict comes back (check --read-data needs no plaintext). */
   | { readonly kind: 'verify'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined };
@@ -26,7 +26,11 @@ const SAMPLE = 64 * 1024;
  * restic 0.14 compresses every blob; storing an incompressible one uncompressed is equally valid
  * v2 (types 0/1) and saves the zstd work on media. A 64 KiB sample decides for large blobs.
  */
-export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean): { sealed: Buffer; uncompressedLength: number | undefined } {
+export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | 'always'): { sealed: Buffer; uncompressedLength: number | undefined } {
+  if (compress === 'always' && data.length > 0) {
+    // Trees, as restic: restic's prune repacks any v2 tree pack holding an uncompressed blob.
+    return { sealed: seal(key, zstdCompress(data, 3)), uncompressedLength: data.length };
+  }
   if (compress && data.length > 0) {
     let worth = true;
     if (data.length > 4 * SAMPLE) {

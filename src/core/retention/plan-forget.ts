@@ -17,6 +17,11 @@
  *   3. every other snapshot is removed, unless `protect(id)` names a reason to keep it.
  * An empty policy is refused (restic removes nothing then; a caller asking to forget with no
  * rule has made a mistake). Ties in time are broken by id, where restic's order is unspecified.
+ *
+ * One corner differs: keep-within subtracts years/months/days on the newest snapshot's wall
+ * clock at its own fixed offset. Go does the same unless that offset happens to be the local
+ * zone's offset of the machine running restic, in which case Go applies the local DST rules, so
+ * a cutoff that crosses a DST change can differ by the DST shift (an hour).
  */
 import { LifeboatError } from '../errors.ts';
 import type { SnapshotId } from '../ids.ts';

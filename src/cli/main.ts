@@ -25,6 +25,8 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
                    (--target DIR | --in-place [--yes]) [--dry-run]
   lifeboat drill   [--source S] [--destination D] [--full]   restore tests; a pass tags the snapshot verified
   lifeboat check   [--destination D] [--read-data]           what is damaged, what it affects, what to do
+  lifeboat forget  [--destination D] [--prune] [--dry-run]   retention from the config; keeps the newest
+                                                            verified snapshot of every source
 
 Usage (one repository):
   lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
@@ -71,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await operator()).runDrillCommand(rest, env);
     case 'check':
       return (await operator()).runCheckCommand(rest, env);
+    case 'forget':
+      return (await operator()).runForgetCommand(rest, env);
     case 'demo':
       return (await import('./demo.ts')).runDemo(rest, (s) => process.stdout.write(s + '\n'));
   }

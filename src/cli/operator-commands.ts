@@ -165,3 +165,28 @@ export async function runCheckCommand(args: string[], env: Env): Promise<number>
   if (values.json) out(JSON.stringify({ destinations: report }));
   return bad ? EXIT.ERROR : EXIT.OK;
 }
+
+export async function runForgetCommand(args: string[], env: Env): Promise<number> {
+  const { values } = parse(args, { destination: { type: 'string', short: 'd' }, prune: { type: 'boolean' }, 'dry-run': { type: 'boolean', short: 'n' } });
+  const config = await loadCoverageConfig(values.config, env);
+  const state = StateStore.open(config.state_dir);
+  try {
+    const { applyRetention } = await import('../ops/retention/apply-retention.ts');
+    const results = await applyRetention(config, { destination: values.destination, prune: values.prune, dryRun: values['dry-run'] }, { probe: systemProbe(), state });
+    for (const r of results) {
+      if (values.json) {
+        out(JSON.stringify({ type: 'retention', destination: r.destination, skipped: r.skipped, forgotten: r.forgotten, pruned: r.pruned, groups: r.plan?.groups }));
+        continue;
+      }
+      if (r.skipped) {
+        out(`${r.destination}: skipped: ${r.skipped}`);
+        continue;
+      }
+      out(`${r.destination}: ${r.plan?.policy ?? ''}`);
+      for (const l of r.lines) out(`  ${l}`);
+    }
+    return EXIT.OK;
+  } finally {
+    state.close();
+  }
+}

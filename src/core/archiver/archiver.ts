@@ -12,7 +12,8 @@
  */
 import { promises as fsp, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
-import { hostname as osHostname, userInfo } from 'node:os';
+import { hostname as osHostname } from 'node:os';
+import { currentUser } from '../fs/current-user.ts';
 import { LifeboatError } from '../errors.ts';
 import { hashId, type Id, type SnapshotId, type TreeId } from '../ids.ts';
 import type { Repository } from '../repository/repository.ts';
@@ -152,17 +153,7 @@ export class Archiver {
     await this.saver.flush();
     // An interrupt while the last blobs were written must not leave a snapshot behind.
     o.signal?.throwIfAborted();
-    let username = '';
-    let uid = 0;
-    let gid = 0;
-    try {
-      const u = userInfo();
-      username = u.username;
-      uid = u.uid;
-      gid = u.gid;
-    } catch {
-      /* no passwd entry */
-    }
+    const { username, uid, gid } = currentUser();
     const sn: Snapshot = {
       time: formatGoTime(start),
       parent: parentId,

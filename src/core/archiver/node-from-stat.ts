@@ -4,7 +4,7 @@
  * ACLs) for everything but symlinks; times in the local zone with nanoseconds.
  */
 import { readlinkSync, type BigIntStats } from 'node:fs';
-import { userInfo } from 'node:os';
+import { currentUser } from '../fs/current-user.ts';
 import type { TreeNode } from '../format/tree.ts';
 import { fileModeFromStat, nodeTypeFromStat } from '../format/file-mode.ts';
 import { fixTimeYear, fromStatNs } from '../format/go-time.ts';
@@ -44,15 +44,7 @@ export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): 
 /** The node restic writes for `backup --stdin`: a 0644 file owned by the running user. */
 export function stdinNode(name: Buffer, now: Date, size: bigint, content: Id[]): TreeNode {
   const t = fromStatNs(BigInt(now.getTime()) * 1_000_000n);
-  let uid = 0;
-  let gid = 0;
-  try {
-    const u = userInfo();
-    uid = u.uid;
-    gid = u.gid;
-  } catch {
-    /* no passwd entry */
-  }
+  const { uid, gid } = currentUser();
   return {
     name,
     type: 'file',

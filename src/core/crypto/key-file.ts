@@ -5,7 +5,8 @@
  * master key (one per password). restic refuses salts other than 64 bytes.
  */
 import { randomBytes, scrypt as scryptCb } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
+import { currentUser } from '../fs/current-user.ts';
 import { LifeboatError, malformedError } from '../errors.ts';
 import { keyFromJson, keyToJson, makeKey, open, seal, type MasterKey } from './crypto.ts';
 import { formatGoTime } from './time-now.ts';
@@ -112,12 +113,7 @@ export async function createKeyFile(master: MasterKey, password: string, params?
   const dk = await scrypt(Buffer.from(password, 'utf8'), salt, params);
   const userKey = userKeyFrom(dk);
   const sealed = seal(userKey, Buffer.from(JSON.stringify(keyToJson(master))));
-  let username = '';
-  try {
-    username = userInfo().username;
-  } catch {
-    /* no passwd entry */
-  }
+  const { username } = currentUser();
   const kf: KeyFile = {
     created: formatGoTime(new Date()),
     username,

@@ -29,16 +29,21 @@ export function isZeroTime(t: GoTime): boolean {
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date; out-of-range days roll over like Go. */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
+/** Days since 1970-01-01 of y-m-d; a day or month outside its range rolls over (Go's `Date`). */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  // Normalise the month first, as Go's Date does, then add the days linearly.
+  const m0 = m - 1;
+  const yy0 = y + Math.floor(m0 / 12);
+  const mm = (((m0 % 12) + 12) % 12) + 1;
+  const yy = mm <= 2 ? yy0 - 1 : yy0;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doy = Math.floor((153 * (mm > 2 ? mm - 3 : mm + 9) + 2) / 5);
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468;
+  return era * 146_097 + doe - 719_468 + (d - 1);
 }
 
-function civilFromDays(days: number): [number, number, number] {
+export function civilFromDays(days: number): [year: number, month: number, day: number] {
   const z = days + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;

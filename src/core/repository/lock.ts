@@ -9,7 +9,8 @@
  * is dead*, so our own crashed runs never need a manual unlock; locks of other hosts are only
  * removed once they are older than 30 minutes and never refreshed.
  */
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
+import { currentUser } from '../fs/current-user.ts';
 import { LifeboatError } from '../errors.ts';
 import type { Id } from '../ids.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
@@ -49,17 +50,7 @@ export function isStale(l: LockInfo, now = Date.now(), host = hostname()): boole
 }
 
 function encodeLock(exclusive: boolean): Buffer {
-  let username = '';
-  let uid = 0;
-  let gid = 0;
-  try {
-    const u = userInfo();
-    username = u.username;
-    uid = u.uid;
-    gid = u.gid;
-  } catch {
-    /* no passwd entry */
-  }
+  const { username, uid, gid } = currentUser();
   let s = `{"time":${JSON.stringify(formatGoTime(new Date()))},"exclusive":${exclusive},"hostname":${JSON.stringify(hostname())},"username":${JSON.stringify(username)},"pid":${process.pid}`;
   if (uid) s += `,"uid":${uid}`;
   if (gid) s += `,"gid":${gid}`;

@@ -7,35 +7,11 @@
  * Dates use the proleptic Gregorian calendar with days counted from 1970-01-01, so years before
  * 1 (the zero time minus a keep-within duration) work as in Go.
  */
-import type { GoTime } from '../format/go-time.ts';
+import { civilFromDays, daysFromCivil, type GoTime } from '../format/go-time.ts';
+
+export { civilFromDays, daysFromCivil };
 
 const DAY = 86_400;
-
-/** Days since 1970-01-01 of y-m-d; a day or month outside its range rolls over (Go's `Date`). */
-export function daysFromCivil(y: number, m: number, d: number): number {
-  // Normalise the month first, as Go's Date does, then add the days linearly.
-  const m0 = m - 1;
-  const yy0 = y + Math.floor(m0 / 12);
-  const mm = (((m0 % 12) + 12) % 12) + 1;
-  const yy = mm <= 2 ? yy0 - 1 : yy0;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (mm > 2 ? mm - 3 : mm + 9) + 2) / 5);
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468 + (d - 1);
-}
-
-export function civilFromDays(days: number): [year: number, month: number, day: number] {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d];
-}
 
 export interface WallClock {
   readonly year: number;

@@ -194,3 +194,31 @@ describe('errors an operator meets', () => {
     assertCleanError(r, 'USAGE');
   });
 });
+
+describe('damaged key files', () => {
+  test('a key file with a flipped byte is named as damaged; with no other key the repository is refused with INTEGRITY, never a crash', async () => {
+    const { mkdtemp, rm, readdir, readFile, writeFile, chmod } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(path.join(tmpdir(), 'lifeboat-badkey-'));
+    try {
+      const repo = path.join(dir, 'repo');
+      const env = { ...process.env, LIFEBOAT_PASSWORD: 'pw' };
+      const { spawnSync } = await import('node:child_process');
+      const init = spawnSync(LIFEBOAT, ['repo', 'init', '--repo', repo], { env, encoding: 'utf8' });
+      assert.equal(init.status, 0, init.stderr);
+      const [key] = await readdir(path.join(repo, 'keys'));
+      const kp = path.join(repo, 'keys', key!);
+      const bytes = await readFile(kp);
+      bytes[10] = bytes[10]! ^ 0x01; // inside the JSON: the file no longer matches its name
+      await chmod(kp, 0o600);
+      await writeFile(kp, bytes);
+      const r = spawnSync(LIFEBOAT, ['repo', 'snapshots', '--repo', repo], { env, encoding: 'utf8' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /every key file is damaged: [0-9a-f]{8}/);
+      assert.match(r.stderr, /\[INTEGRITY\]/);
+      assert.doesNotMatch(r.stderr, /^\s+at /m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -70,12 +70,16 @@ export class Repository implements LockStore {
     const keys: Id[] = [];
     for await (const f of backend.list('key')) keys.push(f.name as Id);
     let tried = 0;
+    const damaged: string[] = [];
     for (const id of keys) {
       if (tried++ >= MAX_KEYS) break;
       let kf;
       try {
-        kf = parseKeyFile(await backend.load('key', id));
-      } catch {
+        const bytes = await backend.load('key', id);
+        if (hashId(bytes) !== id) throw new Error('content does not match its name');
+        kf = parseKeyFile(bytes);
+      } catch (e) {
+        damaged.push(`${id.slice(0, 8)} (${(e as Error).message})`);
         continue; // a damaged key file must not hide a good one
       }
       const key = await openKeyFile(kf, opts.password);
@@ -88,8 +92,13 @@ export class Repository implements LockStore {
       }
       return new Repository(backend, key, config, id);
     }
-    throw new LifeboatError('WRONG_PASSWORD', `Cannot open repository ${backend.location}: wrong password or no key found`, {
-      hint: 'check --password-file, LIFEBOAT_PASSWORD or LIFEBOAT_PASSWORD_FILE',
+    if (damaged.length > 0 && damaged.length === Math.min(keys.length, MAX_KEYS)) {
+      throw new LifeboatError('INTEGRITY', `Cannot open repository ${backend.location}: every key file is damaged: ${damaged.join(', ')}`, {
+        hint: 'the data is encrypted with the master key these files wrap: copy keys/ from another copy of this repository, if any',
+      });
+    }
+    throw new LifeboatError('WRONG_PASSWORD', `Cannot open repository ${backend.location}: wrong password or no key found${damaged.length ? `; damaged key files: ${damaged.join(', ')}` : ''}`, {
+      hint: 'check --password-file, LIFEBOAT_PASSWORD or LIFEBOAT_PASSWORD_FILE; a key file damaged inside its sealed part cannot be told from a wrong password',
     });
   }
 

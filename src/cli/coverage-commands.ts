@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { LifeboatError } from '../core/errors.ts';
-import { STARTER_PROBES, configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig, type Config } from '../config/index.ts';
+import { configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig } from '../config/index.ts';
 import { configFileDeps, configPath, loadCoverageConfig } from './load-coverage-config.ts';
 import { systemProbe, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
@@ -35,10 +35,6 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: st
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
-async function load(v: string | undefined, env: Env): Promise<Config> {
-  return loadCoverageConfig(v, env);
-}
-
 export async function runConfigCommand(argv: string[], env: Env): Promise<number> {
   const [sub, ...args] = argv;
   const { values } = parse(args, {});
@@ -63,13 +59,12 @@ export async function runConfigCommand(argv: string[], env: Env): Promise<number
 export async function runInit(args: string[]): Promise<number> {
   parse(args, {});
   out(starterConfig((p) => existsSync(p)));
-  void STARTER_PROBES;
   return EXIT.OK;
 }
 
 export async function runRun(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, { source: { type: 'string' }, destination: { type: 'string' }, due: { type: 'boolean' }, wait: { type: 'string' } });
-  const config = await load(values.config, env);
+  const config = await loadCoverageConfig(values.config, env);
   const state = StateStore.open(config.state_dir);
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
@@ -135,7 +130,7 @@ function describe(r: CellResult): string {
 
 export async function runStatus(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, {});
-  const config = await load(values.config, env);
+  const config = await loadCoverageConfig(values.config, env);
   const state = StateStore.open(config.state_dir);
   try {
     const report = await coverageStatus(config, { probe: systemProbe(), state });
@@ -170,7 +165,7 @@ export async function runDrive(argv: string[], env: Env): Promise<number> {
   const { values, positionals } = parse(args, {});
   const [name] = positionals;
   if (!name) throw new LifeboatError('USAGE', 'drive enroll needs a destination name');
-  const config = await load(values.config, env);
+  const config = await loadCoverageConfig(values.config, env);
   const r = await enrollDestination(config, name, { probe: systemProbe(), hostname: config.hostname ?? osHostname() });
   if (values.json) out(JSON.stringify(r));
   else out(`enrolled ${r.destination} at ${r.root}${r.label ? ` (drive ${r.label})` : ''}${r.repositoryId ? `: repository ${r.repositoryId.slice(0, 10)} ${r.created ? 'created' : 'adopted'}` : ''}`);
@@ -179,7 +174,7 @@ export async function runDrive(argv: string[], env: Env): Promise<number> {
 
 export async function runUsb(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, { 'no-run': { type: 'boolean' } });
-  const config = await load(values.config, env);
+  const config = await loadCoverageConfig(values.config, env);
   const probe = systemProbe();
   const usbDests = config.destinations.filter((d) => d.kind === 'usb');
   const matches = await findAttachedDrives(probe, usbDests.map(deviceView));

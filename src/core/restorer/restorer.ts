@@ -19,6 +19,7 @@ import type { Id, TreeId } from '../ids.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { Snapshot } from '../format/snapshot.ts';
 import { decodeTree, unsafeNodeName, type TreeNode } from '../format/tree.ts';
+import { isValidUtf8 } from '../format/go-quote.ts';
 import { applyMetadata, createSpecial } from './apply-metadata.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
 import { toUnixNs } from '../format/go-time.ts';
@@ -209,7 +210,9 @@ export class Restorer {
       seen.add(key);
       const sel = this.selected(rel);
       if (!sel.match && !(n.type === 'dir' && sel.childMayMatch)) continue;
-      const abs = Buffer.concat([Buffer.from(absDir + '/'), n.name]).toString('utf8') === absDir + '/' + shown ? absDir + '/' + shown : undefined;
+      // Paths are strings here; a name that is not valid UTF-8 would be restored under a
+      // lossy U+FFFD spelling (two such names could even collide), so it is refused by name.
+      const abs = isValidUtf8(n.name) ? absDir + '/' + shown : undefined;
       if (abs === undefined) {
         this.report(rel, 'refused node: name is not valid UTF-8 (not supported by this restore yet)');
         continue;

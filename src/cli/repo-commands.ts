@@ -2,10 +2,12 @@
  * `lifeboat repo ...`: restic-like commands on one repository directory.
  */
 import { parseArgs } from 'node:util';
+import * as path from 'node:path';
 import { LifeboatError } from '../core/errors.ts';
 import { LocalBackend } from '../core/backend/local-backend.ts';
 import { Repository } from '../core/repository/repository.ts';
 import { backup } from '../core/archiver/archiver.ts';
+import { Prescan } from '../core/archiver/dir-scan.ts';
 import { restore } from '../core/restorer/restorer.ts';
 import { check } from '../core/checker/checker.ts';
 import { decodeTree } from '../core/format/tree.ts';
@@ -115,7 +117,15 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   for (const f of values['exclude-file'] ?? []) patterns.push(...(await readExcludeFile(f, env)));
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined; // exclude files are expanded already; flags are literal, as in restic
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  const repo = await openRepo(values, env);
+  // Read directories ahead while the key is derived and the index loaded (dir-scan.ts).
+  const prescan = values.stdin ? undefined : new Prescan(positionals.map((p) => path.resolve(p)), (p) => exclude?.excludes(p) ?? false);
+  let repo: Repository;
+  try {
+    repo = await openRepo(values, env);
+  } catch (e) {
+    prescan?.stop();
+    throw e;
+  }
   const { signal, dispose } = withSignal();
   // The archiver sees the abort only when the next piece of stdin arrives; an idle pipe would
   // keep an interrupted run (and its lock) alive, then save a snapshot. End the stream instead.
@@ -128,7 +138,9 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   const errors: string[] = [];
   try {
     await repo.loadIndex();
+    prescan?.stop();
     const summary = await backup(repo, {
+      prescan,
       paths: positionals,
       stdin: values.stdin ? { stream: process.stdin, filename: values['stdin-filename']! } : undefined,
       exclude,

@@ -513,7 +513,13 @@ static napi_value js_minor(napi_env env, napi_callback_info info) {
 }
 
 napi_value lifeboat_js_poly1305(napi_env env, napi_callback_info info); /* poly1305.c */
-napi_value lifeboat_js_readdir_noatime(napi_env env, napi_callback_info info); /* readdir.c */
+napi_value lifeboat_js_chunk_scan(napi_env env, napi_callback_info info); /* chunker.c */
+napi_value lifeboat_js_scan_dir(napi_env env, napi_callback_info info); /* scandir.c */
+napi_value lifeboat_js_seal_into(napi_env env, napi_callback_info info); /* aead.c */
+napi_value lifeboat_js_open_into(napi_env env, napi_callback_info info); /* aead.c */
+napi_value lifeboat_js_zstd_bound(napi_env env, napi_callback_info info); /* zstd.c */
+napi_value lifeboat_js_zstd_compress_into(napi_env env, napi_callback_info info); /* zstd.c */
+napi_value lifeboat_js_zstd_decompress_into(napi_env env, napi_callback_info info); /* zstd.c */
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -527,7 +533,13 @@ NAPI_MODULE_INIT() {
       {"major", NULL, js_major, NULL, NULL, NULL, napi_enumerable, NULL},
       {"minor", NULL, js_minor, NULL, NULL, NULL, napi_enumerable, NULL},
       {"poly1305", NULL, lifeboat_js_poly1305, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readdirNoatime", NULL, lifeboat_js_readdir_noatime, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"chunkScan", NULL, lifeboat_js_chunk_scan, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scanDir", NULL, lifeboat_js_scan_dir, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sealInto", NULL, lifeboat_js_seal_into, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openInto", NULL, lifeboat_js_open_into, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zstdCompressBound", NULL, lifeboat_js_zstd_bound, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zstdCompressInto", NULL, lifeboat_js_zstd_compress_into, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"zstdDecompressInto", NULL, lifeboat_js_zstd_decompress_into, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

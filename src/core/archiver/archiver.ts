@@ -20,29 +20,22 @@ import type { Repository } from '../repository/repository.ts';
 import type { BlobSaver } from '../repository/blob-saver.ts';
 import { decodeTree, encodeTree, type TreeNode } from '../format/tree.ts';
 import type { Snapshot } from '../format/snapshot.ts';
-import { chunkFile, chunkStream } from './chunk-source.ts';
-import { nodeFromStat } from './node-from-stat.ts';
+import { chunkStream } from './chunk-source.ts';
+import { FileQueue } from './file-queue.ts';
+import { nodeFromStat, type StatFields } from './node-from-stat.ts';
+import { scanDir, type Prescan, type Scanned, type ScanEntry } from './dir-scan.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
-import { lstatSync, constants as fsc } from 'node:fs';
-import { loadPosix } from '../fs/posix.ts';
+import { lstatSync } from 'node:fs';
 
-/** Reads a directory without updating its atime (restic does the same with O_NOATIME). */
-function readdirNoAtime(abs: Buffer): Buffer[] {
-  return loadPosix().readdirNoatime(abs);
-}
+/** A node whose content may still be being read: the walk goes on while workers read files. */
+type Pending = { readonly done: Promise<TreeNode | undefined> };
 
-/**
- * Opens a file for reading without updating its atime: otherwise the first backup changes the
- * atime it records and the next backup stores every tree again. O_NOATIME needs ownership or
- * CAP_FOWNER; without them the plain open is used.
- */
-async function openNoAtime(abs: Buffer): Promise<fsp.FileHandle> {
-  try {
-    return await fsp.open(abs, fsc.O_RDONLY | (fsc.O_NOATIME ?? 0));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EPERM') return fsp.open(abs, 'r');
-    throw e;
-  }
+const ready = (n: TreeNode | undefined): Pending => ({ done: Promise.resolve(n) });
+
+/** Settles later; a failure is kept for whoever awaits it, not reported as unhandled. */
+function later(p: Promise<TreeNode | undefined>): Pending {
+  p.catch(() => {});
+  return { done: p };
 }
 
 export interface ExcludeMatcher {
@@ -66,6 +59,8 @@ export interface BackupOptions {
   readonly signal?: AbortSignal;
   readonly time?: Date;
   readonly scanTotals?: boolean;
+  /** Directories read ahead (while the repository key was derived); see dir-scan.ts. */
+  readonly prescan?: Prescan;
 }
 
 export interface BackupSummary {
@@ -98,6 +93,7 @@ export class Archiver {
   private totals: { files: number; bytes: number } | undefined;
   private lastEmit = 0;
   private readonly parentTrees = new Map<TreeId, Promise<Map<string, TreeNode>>>();
+  private readonly files: FileQueue;
 
   constructor(
     private readonly repo: Repository,
@@ -105,6 +101,10 @@ export class Archiver {
   ) {
     this.saver = repo.blobSaver();
     this.pol = repo.config.chunkerPolynomial;
+    this.files = new FileQueue(this.saver, this.pol, (n) => {
+      this.c.bytes += n;
+      this.emit();
+    });
   }
 
   async run(): Promise<BackupSummary> {
@@ -276,7 +276,9 @@ export class Archiver {
       const childPath = abs === '/' ? '/' + name : abs + '/' + name;
       const pn = parentNodes.get(Buffer.from(name).toString('latin1'));
       if (child.target) {
-        const n = await this.archive(Buffer.from(childPath), Buffer.from(name), pn);
+        const pending = await this.archive(Buffer.from(childPath), Buffer.from(name), pn);
+        await this.files.flush();
+        const n = await pending.done;
         if (n) nodes.push(n);
       } else {
         let st: BigIntStats;
@@ -304,75 +306,95 @@ export class Archiver {
     return id;
   }
 
-  /** Archives one filesystem entry; returns its node, or undefined if excluded or unreadable. */
-  private async archive(abs: Buffer, name: Buffer, parent: TreeNode | undefined): Promise<TreeNode | undefined> {
+  /**
+   * Archives one filesystem entry: walks it now, and returns its node once its content is
+   * stored (undefined if excluded or unreadable). Files are read by the worker pool while the
+   * walk goes on; a directory's tree is saved once all of its children are done.
+   */
+  private async archive(abs: Buffer, name: Buffer, parent: TreeNode | undefined, scanned?: Scanned | NodeJS.ErrnoException): Promise<Pending> {
     this.opts.signal?.throwIfAborted();
     const absStr = abs.toString('utf8');
-    if (this.opts.exclude?.excludes(absStr)) return undefined;
-    let st: BigIntStats;
-    try {
-      // Synchronous metadata calls: a walk of many small entries is bound by round trips
-      // through libuv's thread pool otherwise; content reads below stay asynchronous.
-      st = lstatSync(abs, { bigint: true });
-    } catch (e) {
-      this.report(abs, e);
-      return undefined;
+    if (this.opts.exclude?.excludes(absStr)) return ready(undefined);
+    let st: StatFields;
+    let noXattrs = false;
+    if (scanned instanceof Error) {
+      this.report(abs, scanned);
+      return ready(undefined);
+    } else if (scanned) {
+      st = scanned.st;
+      noXattrs = scanned.xattrBytes === 0;
+    } else {
+      try {
+        st = lstatSync(abs, { bigint: true });
+      } catch (e) {
+        this.report(abs, e);
+        return ready(undefined);
+      }
     }
     let node: TreeNode;
     try {
-      node = await nodeFromStat(abs, name, st);
+      node = await nodeFromStat(abs, name, st, noXattrs);
     } catch (e) {
       this.report(abs, e);
-      return undefined;
+      return ready(undefined);
     }
     if (node.type === 'dir') {
       this.c.dirs++;
-      let names: Buffer[];
+      let entries: ScanEntry[];
       try {
-        names = readdirNoAtime(abs);
+        entries = this.opts.prescan?.take(abs) ?? scanDir(abs);
       } catch (e) {
         this.report(abs, e);
-        return undefined;
+        return ready(undefined);
       }
-      names.sort(Buffer.compare);
       const parentNodes = await this.loadParentNodes(parent?.type === 'dir' ? (parent.subtree ?? undefined) : undefined);
-      const children: TreeNode[] = [];
-      for (const n of names) {
-        const child = await this.archive(Buffer.concat([abs, Buffer.from(abs.length === 1 ? '' : '/'), n]), n, parentNodes.get(n.toString('latin1')));
-        if (child) children.push(child);
+      const children: Pending[] = [];
+      const sep = Buffer.from(abs.length === 1 ? '' : '/');
+      for (const { name: n, entry } of entries) {
+        children.push(await this.archive(Buffer.concat([abs, sep, n]), n, parentNodes.get(n.toString('latin1')), entry));
       }
-      return { ...node, subtree: await this.saveTree(children) };
-    }
-    if (node.type !== 'file') {
-      this.c.files++;
-      this.emit();
-      return node;
+      const dirNode = node;
+      return later(
+        (async () => {
+          const nodes: TreeNode[] = [];
+          for (const c of children) {
+            const n = await c.done;
+            if (n) nodes.push(n);
+          }
+          return { ...dirNode, subtree: await this.saveTree(nodes) };
+        })(),
+      );
     }
     this.c.files++;
+    if (node.type !== 'file') {
+      this.emit();
+      return ready(node);
+    }
     if (parent && parent.type === 'file' && unchanged(parent, node) && parent.content && parent.content.every((id) => this.saver.has('data', id))) {
       this.c.filesUnmodified++;
       this.c.bytes += Number(node.size);
       this.emit();
-      return { ...node, content: parent.content };
+      return ready({ ...node, content: parent.content });
     }
-    const content: Id[] = [];
-    let fh: fsp.FileHandle | undefined;
-    try {
-      fh = await openNoAtime(abs);
-      const n = await chunkFile(this.pol, fh, (id, chunk) => this.saveData(id, chunk, content), this.opts.signal, Number(node.size));
-      node = { ...node, size: BigInt(n), content };
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      if (e instanceof LifeboatError) throw e;
-      this.report(abs, e);
-      return undefined;
-    } finally {
-      await fh?.close().catch(() => {});
+    if (node.size === 0n) {
+      if (parent) this.c.filesChanged++;
+      else this.c.filesNew++;
+      return ready({ ...node, content: [] });
     }
-    if (parent) this.c.filesChanged++;
-    else this.c.filesNew++;
-    this.emit();
-    return node;
+    const queued = await this.files.add(abs, Number(node.size));
+    const fileNode = node;
+    return later(
+      queued.outcome.then((o) => {
+        if ('error' in o) {
+          this.files.check(); // a failed batch fails the backup, not just this file
+          this.report(abs, Object.assign(new Error(o.error.message), { code: o.error.code }));
+          return undefined;
+        }
+        if (parent) this.c.filesChanged++;
+        else this.c.filesNew++;
+        return { ...fileNode, size: BigInt(o.size), content: o.content };
+      }),
+    );
   }
 
   private async saveData(id: Id, chunk: Uint8Array, content: Id[]): Promise<void> {

@@ -1,14 +1,11 @@
 /**
  * Splits a byte stream into content-defined chunks with restic's chunker and hands each chunk
  * (in its own exactly-sized buffer, so it can be transferred to a worker) to a callback with
- * its SHA-256 id. Used for files and for --stdin.
+ * its SHA-256 id. Used for --stdin (files are chunked in worker threads: file-chunker.ts).
  */
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { Chunker, MAX_SIZE } from '../chunker/index.ts';
 import type { Id } from '../ids.ts';
-
-const READ_SIZE = 4 << 20;
 
 export type ChunkSink = (id: Id, chunk: Uint8Array) => Promise<void>;
 
@@ -63,32 +60,6 @@ export class ChunkAssembler {
     await this.emit();
     this.chunker.reset();
   }
-}
-
-/** Chunks an open file from its start. Returns the number of bytes read. */
-export async function chunkFile(pol: bigint, fh: FileHandle, sink: ChunkSink, signal?: AbortSignal, sizeHint?: number): Promise<number> {
-  const asm = new ChunkAssembler(pol, sink);
-  // Read ahead: the next read is in flight while the chunker scans the current buffer. Chunks
-  // are copied out in emit(), and a buffer is never reused, so pieces may keep referring to it.
-  // Small files get a buffer of their size (+1 to see EOF early), not 4 MiB each.
-  const size = sizeHint !== undefined && sizeHint < READ_SIZE ? Math.max(1, sizeHint + 1) : READ_SIZE;
-  const readNext = async (): Promise<Buffer> => {
-    const buf = Buffer.allocUnsafeSlow(size);
-    const { bytesRead } = await fh.read(buf, 0, size, null);
-    return buf.subarray(0, bytesRead);
-  };
-  let next = readNext();
-  next.catch(() => {});
-  for (;;) {
-    signal?.throwIfAborted();
-    const cur = await next;
-    if (cur.length === 0) break;
-    next = readNext();
-    next.catch(() => {});
-    await asm.push(cur);
-  }
-  await asm.end();
-  return asm.bytes;
 }
 
 export async function chunkStream(pol: bigint, stream: AsyncIterable<Uint8Array>, sink: ChunkSink, signal?: AbortSignal): Promise<number> {

@@ -11,7 +11,11 @@ import { fixTimeYear, fromStatNs } from '../format/go-time.ts';
 import { groupName, readXattrs, userName } from '../fs/metadata.ts';
 import type { Id } from '../ids.ts';
 
-export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): Promise<TreeNode> {
+/** The lstat fields a node is made of (BigIntStats has them; so does a scanDir entry). */
+export type StatFields = Pick<BigIntStats, 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'atimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'size' | 'nlink' | 'rdev'>;
+
+/** `noXattrs`: the caller already knows the entry lists no extended attributes. */
+export async function nodeFromStat(abs: Buffer, name: Buffer, st: StatFields, noXattrs = false): Promise<TreeNode> {
   const stMode = Number(st.mode);
   const type = nodeTypeFromStat(stMode);
   const uid = Number(st.uid);
@@ -34,7 +38,7 @@ export async function nodeFromStat(abs: Buffer, name: Buffer, st: BigIntStats): 
     size: type === 'file' ? st.size : 0n,
     links: linkCounted ? st.nlink : 0n,
     linktarget: type === 'symlink' ? readlinkSync(abs, { encoding: 'buffer' }) : Buffer.alloc(0),
-    extendedAttributes: type === 'symlink' ? [] : readXattrs(abs),
+    extendedAttributes: type === 'symlink' || noXattrs ? [] : readXattrs(abs),
     device: type === 'dev' || type === 'chardev' ? st.rdev : 0n,
     content: type === 'file' ? [] : null,
     subtree: null,

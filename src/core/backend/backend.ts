@@ -29,6 +29,8 @@ export interface Backend {
   /** Reads a whole file, or `length` bytes from `offset`. */
   load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   stat(type: FileType, name: string): Promise<FileInfo>;
+  /** The file's path on this machine, for backends whose files are local (worker threads read it directly). */
+  localPath?(type: FileType, name: string): string;
   remove(type: FileType, name: string): Promise<void>;
   list(type: FileType): AsyncIterable<FileInfo>;
   close(): Promise<void>;

@@ -29,6 +29,10 @@ export class LocalBackend implements Backend {
     this.location = this.root;
   }
 
+  localPath(type: FileType, name: string): string {
+    return this.pathOf(type, name);
+  }
+
   private pathOf(type: FileType, name: string): string {
     if (type === 'config') return path.join(this.root, 'config');
     if (!isId(name)) throw new LifeboatError('USAGE', `invalid ${type} file name ${JSON.stringify(name)}`);

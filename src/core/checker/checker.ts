@@ -9,12 +9,11 @@
  *      by entry, and every blob opened and verified against its id.
  * Findings name what is damaged and which snapshots it affects.
  */
-import { createHash } from 'node:crypto';
 import { hashId, type Id, type TreeId } from '../ids.ts';
-import { LifeboatError } from '../errors.ts';
 import type { Repository } from '../repository/repository.ts';
 import { decodeTree } from '../format/tree.ts';
-import { expectedPackSize, parsePackHeader, type PackedBlob } from '../format/pack.ts';
+import { expectedPackSize, type PackedBlob } from '../format/pack.ts';
+import { packProblems } from './pack-verifier.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
 
 export type FindingKind = 'index' | 'pack' | 'snapshot' | 'tree' | 'blob';
@@ -165,12 +164,23 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
     let bytes = 0;
     const pool = new WorkerPool(repo.key);
     try {
+      // A few packs at a time; findings are collected per pack and reported in pack order.
+      const found = new Map<string, string[]>();
+      const running = new Set<Promise<void>>();
       for (const [id, p] of chosen) {
-        const problems = await readPack(repo, pool, id, p.blobs);
-        for (const msg of problems) errors.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)}: ${msg}`, snapshots: snapshotsUsing(p.blobs.map((b) => b.id)), hint: 'run a backup again so lost blobs are stored anew; restore unaffected files meanwhile' });
-        packsRead++;
-        bytes += onDisk.get(id) ?? 0;
-        opts.onEvent?.({ type: 'progress', packs: packsRead, totalPacks: chosen.length, bytes, totalBytes });
+        while (running.size >= pool.size * 2) await Promise.race(running);
+        const job = readPack(repo, pool, id, p.blobs).then((problems) => {
+          found.set(id, problems);
+          packsRead++;
+          bytes += onDisk.get(id) ?? 0;
+          opts.onEvent?.({ type: 'progress', packs: packsRead, totalPacks: chosen.length, bytes, totalBytes });
+        });
+        running.add(job);
+        void job.finally(() => running.delete(job)).catch(() => {});
+      }
+      await Promise.all(running);
+      for (const [id, p] of chosen) {
+        for (const msg of found.get(id) ?? []) errors.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)}: ${msg}`, snapshots: snapshotsUsing(p.blobs.map((b) => b.id)), hint: 'run a backup again so lost blobs are stored anew; restore unaffected files meanwhile' });
       }
     } finally {
       await pool.close();
@@ -180,46 +190,24 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
 }
 
 async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed: readonly PackedBlob[]): Promise<string[]> {
-  const problems: string[] = [];
+  const local = repo.backend.localPath?.('data', id);
+  if (local !== undefined) {
+    // The worker reads and verifies the pack itself (pack-verifier.ts).
+    const r = await pool.run({ kind: 'checkPack', path: local, id, indexed });
+    if (r.kind !== 'packChecked') throw new Error('unexpected worker reply');
+    return r.problems;
+  }
   let buf: Buffer;
   try {
     buf = await repo.backend.load('data', id);
   } catch (e) {
     return [`cannot be read: ${(e as Error).message}`];
   }
-  if (createHash('sha256').update(buf).digest('hex') !== id) problems.push('content does not match its name (the file is damaged)');
-  let header: PackedBlob[];
-  try {
-    header = parsePackHeader(repo.key, buf, buf.length);
-  } catch (e) {
-    problems.push(`header cannot be read: ${(e as Error).message}`);
-    header = [];
-  }
-  const key = (b: PackedBlob): string => `${b.type}:${b.id}:${b.offset}:${b.length}:${b.uncompressedLength ?? 0}`;
-  if (header.length > 0) {
-    const hs = new Set(header.map(key));
-    const is = new Set(indexed.map(key));
-    for (const b of indexed) if (!hs.has(key(b))) problems.push(`index entry for blob ${b.id.slice(0, 8)} does not match the pack header`);
-    for (const b of header) if (!is.has(key(b))) problems.push(`pack header entry for blob ${b.id.slice(0, 8)} is not in the index`);
-  }
-  const results = await Promise.allSettled(
-    indexed.map(async (b) => {
-      if (b.offset + b.length > buf.length) throw new Error(`blob ${b.id.slice(0, 8)} lies beyond the end of the pack`);
-      const sealed = new Uint8Array(buf.subarray(b.offset, b.offset + b.length));
-      const r = await pool.run({ kind: 'verify', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
-      if (r.kind !== 'verified') throw new Error('unexpected worker reply');
-    }),
-  );
-  results.forEach((r, i) => {
-    if (r.status !== 'rejected') return;
-    const e = r.reason as unknown;
-    // Only a failed MAC, hash or decode is damage; anything else is our own failure and must
-    // not be reported as a broken repository.
-    const damage = e instanceof LifeboatError ? e.code === 'INTEGRITY' || e.code === 'MALFORMED' : /beyond the end of the pack/.test((e as Error)?.message ?? '');
-    if (!damage) throw e;
-    problems.push(`blob ${indexed[i]!.id.slice(0, 8)} is damaged: ${(e as Error).message}`);
+  return packProblems(repo.key, buf, id, indexed, async (view, b) => {
+    const sealed = new Uint8Array(view);
+    const r = await pool.run({ kind: 'verify', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
+    if (r.kind !== 'verified') throw new Error('unexpected worker reply');
   });
-  return problems;
 }
 
 export { hashId };

@@ -5,6 +5,7 @@
  */
 import { LifeboatError } from '../errors.ts';
 import { MAX_POLYNOMIAL_DEGREE, formatPolynomial, polDegree, polMod } from './polynomial.ts';
+import { loadPosix } from '../fs/posix.ts';
 
 export const MIN_SIZE = 512 * 1024;
 export const MAX_SIZE = 8 * 1024 * 1024;
@@ -18,67 +19,42 @@ export const SPLIT_MASK = (1 << 20) - 1;
  */
 const MIN_POLYNOMIAL_DEGREE = 8;
 
-/** Bytes of each chunk that are copied without hashing: a cut before MIN_SIZE is impossible,
- * and the window only has to hold the chunk's own last 64 bytes by then. */
 const SKIP = MIN_SIZE - WINDOW_SIZE;
 
 /**
- * Per-polynomial lookup tables. Entries are 64-bit values split into 32-bit halves, because the
- * digest exceeds 2^53 and BigInt arithmetic per byte is far too slow; the halves sit side by
- * side ([2b] = high, [2b+1] = low) so one lookup touches one cache line. Int32Array, not
- * Uint32Array: values >= 2^31 read from a Uint32Array are not small integers in V8 and would
- * push the loop off its int32 fast path.
+ * Per-polynomial lookup tables, side by side in one array for the native loop
+ * (src/native/chunker.c):
+ * - [0..255] mod[b] = ((b << k) mod P) | (b << k): after the digest is shifted left by 8, one
+ *   XOR with the entry for its 8 overflow bits clears them and adds their remainder (restic's).
+ * - [256..511] out[b] = b * x^(8*64) mod P: what byte b, shifted 64 bytes deep, still
+ *   contributes, so XORing it after the update drops b from the window. restic instead XORs
+ *   b * x^(8*63) mod P before the update; by linearity the reduced digest is the same after
+ *   every byte, and this order takes the reduction index off the per-byte dependency chain.
  */
-interface Tables {
-  /**
-   * mod[b] = ((b << k) mod P) | (b << k): after the digest is shifted left by 8, one XOR with
-   * the entry for its 8 overflow bits clears them and adds their remainder. restic's table.
-   */
-  readonly mod: Int32Array;
-  /**
-   * shift[b] = b * x^(8*64) mod P: what byte b, shifted 64 bytes deep, still contributes, so
-   * XORing it after the update drops b from the window. restic instead XORs b * x^(8*63) mod P
-   * before the update; by linearity the fully reduced digest is the same after every byte, and
-   * this order takes the reduction index before the XOR, one step off the per-byte dependency
-   * chain.
-   */
-  readonly shift: Int32Array;
-}
+const tableCache = new Map<bigint, BigUint64Array>();
 
-/** One entry (4 KiB) per polynomial, i.e. per repository a process opens; never evicted. */
-const tableCache = new Map<bigint, Tables>();
-
-function tablesFor(pol: bigint, k: number): Tables {
+function tablesFor(pol: bigint, k: number): BigUint64Array {
   const cached = tableCache.get(pol);
   if (cached) return cached;
-  const mod = new BigUint64Array(256);
-  const shift = new BigUint64Array(256);
+  const t = new BigUint64Array(512);
   // Both maps are linear in b over GF(2): compute them on the eight single bits, then XOR.
   for (let bit = 0; bit < 8; bit++) {
     const b = 1 << bit;
     const high = BigInt(b) << BigInt(k);
-    mod[b] = polMod(high, pol) | high;
-    shift[b] = polMod(BigInt(b) << BigInt(8 * WINDOW_SIZE), pol);
+    t[b] = polMod(high, pol) | high;
+    t[256 + b] = polMod(BigInt(b) << BigInt(8 * WINDOW_SIZE), pol);
   }
   for (let b = 3; b < 256; b++) {
     const low = b & -b;
     if (low === b) continue;
-    mod[b] = mod[b - low]! ^ mod[low]!;
-    shift[b] = shift[b - low]! ^ shift[low]!;
+    t[b] = t[b - low]! ^ t[low]!;
+    t[256 + b] = t[256 + b - low]! ^ t[256 + low]!;
   }
-  const t: Tables = { mod: split(mod), shift: split(shift) };
   tableCache.set(pol, t);
   return t;
 }
 
-function split(values: BigUint64Array): Int32Array {
-  const out = new Int32Array(values.length * 2);
-  values.forEach((v, b) => {
-    out[2 * b] = Number(BigInt.asIntN(32, v >> 32n));
-    out[2 * b + 1] = Number(BigInt.asIntN(32, v));
-  });
-  return out;
-}
+type ChunkScan = (tables: BigUint64Array, state: BigUint64Array, data: Uint8Array, start: number, end: number, firstCut: number, stop: number, shift: number) => number;
 
 /**
  * Incremental chunker: feed a file's bytes through scan() in any pieces; cuts do not depend on
@@ -87,13 +63,12 @@ function split(values: BigUint64Array): Int32Array {
  */
 export class Chunker {
   readonly pol: bigint;
-  readonly #degree: number;
-  readonly #tables: Tables;
-  readonly #window = new Uint8Array(WINDOW_SIZE);
-  #wpos = 0;
-  /** The fingerprint (< 2^degree) as two 32-bit halves; lo is kept as a signed int32. */
-  #hi = 0;
-  #lo = 0;
+  readonly #shift: number;
+  readonly #tables: BigUint64Array;
+  readonly #native: ChunkScan;
+  /** [0] digest, [1] window write position, [2..9] the 64-byte window (chunker.c's layout). */
+  readonly #state = new BigUint64Array(10);
+  readonly #window = new Uint8Array(this.#state.buffer, 16, WINDOW_SIZE);
   /** Bytes of the current chunk consumed so far. */
   #count = 0;
 
@@ -107,8 +82,9 @@ export class Chunker {
       );
     }
     this.pol = pol;
-    this.#degree = k;
+    this.#shift = k - 8;
     this.#tables = tablesFor(pol, k);
+    this.#native = loadPosix().chunkScan;
     this.reset();
   }
 
@@ -118,11 +94,10 @@ export class Chunker {
    * influence any cut, but it does show in `fingerprint` before that point.
    */
   reset(): void {
-    this.#window.fill(0);
+    this.#state.fill(0n);
     this.#window[0] = 1;
-    this.#wpos = 1;
-    this.#hi = 0;
-    this.#lo = 1; // 1 mod P = 1: a degree >= 8 polynomial cannot reduce it
+    this.#state[1] = 1n;
+    this.#state[0] = 1n; // 1 mod P = 1: a degree >= 8 polynomial cannot reduce it
     this.#count = 0;
   }
 
@@ -133,7 +108,7 @@ export class Chunker {
 
   /** The current Rabin fingerprint of the window, as restic's digest (for tests and diagnostics). */
   get fingerprint(): bigint {
-    return (BigInt(this.#hi) << 32n) | BigInt(this.#lo >>> 0);
+    return this.#state[0]!;
   }
 
   /**
@@ -148,6 +123,8 @@ export class Chunker {
     let i = start;
     let count = this.#count;
 
+    // A cut before MIN_SIZE is impossible and the window only has to hold the chunk's own
+    // last 64 bytes by then, so the first SKIP bytes are counted, not hashed.
     if (count < SKIP) {
       const take = Math.min(end - i, SKIP - count);
       i += take;
@@ -158,83 +135,17 @@ export class Chunker {
       }
     }
 
-    // Hash up to `stop`; the MAX_SIZE cut is checked once after the loop instead of per byte.
+    // Hash up to `stop`; the MAX_SIZE cut is checked once afterwards instead of per byte. A
+    // mask hit before the chunk reaches MIN_SIZE is ignored, as restic does.
     const stop = Math.min(end, i + (MAX_SIZE - count));
-    // Index of the byte after which the chunk first reaches MIN_SIZE. A mask hit before it is
-    // ignored, as restic does; that test only runs on hits, so it costs nothing per byte.
     const firstCut = i + (MIN_SIZE - 1 - count);
-    const begin = i;
-    const { mod, shift } = this.#tables;
-    const win = this.#window;
-    let wpos = this.#wpos;
-    let hi = this.#hi;
-    let lo = this.#lo;
-    let cut = -1;
-
-    const k = this.#degree;
-    const wide = k >= 40;
-    const sh = k - 40; // wide: the reduction index is hi >>> sh
-    const hs = 40 - k; // narrow: it is (hi << hs) | (lo >>> ls); for degree <= 32 hi stays 0
-    const ls = k - 8;
-
-    // The first 64 bytes of this call push out bytes of earlier calls, kept in the window.
-    const windowStop = Math.min(stop, begin + WINDOW_SIZE);
-    for (; i < windowStop; i++) {
-      const b = data[i]!;
-      const o = win[wpos]! << 1;
-      win[wpos] = b;
-      wpos = (wpos + 1) & (WINDOW_SIZE - 1);
-      const idx = (wide ? hi >>> sh : (hi << hs) | (lo >>> ls)) << 1;
-      hi = ((hi << 8) | (lo >>> 24)) ^ mod[idx]! ^ shift[o]!;
-      lo = ((lo << 8) | b) ^ mod[idx + 1]! ^ shift[o + 1]!;
-      if ((lo & SPLIT_MASK) === 0 && i >= firstCut) {
-        cut = i + 1;
-        break;
-      }
-    }
-
-    // From then on the outgoing byte is still in `data`, which spares a load and a store per
-    // byte. Two copies of one loop, differing only in the reduction index; degree 53 (what
-    // restic generates) takes the first.
-    if (cut < 0 && wide) {
-      for (; i < stop; i++) {
-        const b = data[i]!;
-        const o = data[i - WINDOW_SIZE]! << 1;
-        const idx = (hi >>> sh) << 1;
-        hi = ((hi << 8) | (lo >>> 24)) ^ mod[idx]! ^ shift[o]!;
-        lo = ((lo << 8) | b) ^ mod[idx + 1]! ^ shift[o + 1]!;
-        if ((lo & SPLIT_MASK) === 0 && i >= firstCut) {
-          cut = i + 1;
-          break;
-        }
-      }
-    } else if (cut < 0) {
-      for (; i < stop; i++) {
-        const b = data[i]!;
-        const o = data[i - WINDOW_SIZE]! << 1;
-        const idx = ((hi << hs) | (lo >>> ls)) << 1;
-        hi = ((hi << 8) | (lo >>> 24)) ^ mod[idx]! ^ shift[o]!;
-        lo = ((lo << 8) | b) ^ mod[idx + 1]! ^ shift[o + 1]!;
-        if ((lo & SPLIT_MASK) === 0 && i >= firstCut) {
-          cut = i + 1;
-          break;
-        }
-      }
-    }
-
-    if (cut < 0 && count + (i - begin) >= MAX_SIZE) cut = i;
+    let cut = stop > i ? this.#native(this.#tables, this.#state, data, i, end, firstCut, stop, this.#shift) : -1;
+    if (cut < 0 && count + (stop - i) >= MAX_SIZE) cut = stop;
     if (cut >= 0) {
       this.reset();
       return cut;
     }
-    if (i - begin > WINDOW_SIZE) {
-      win.set(data.subarray(i - WINDOW_SIZE, i));
-      wpos = 0;
-    }
-    this.#wpos = wpos;
-    this.#hi = hi;
-    this.#lo = lo;
-    this.#count = count + (i - begin);
+    this.#count = count + (stop - i);
     return -1;
   }
 }

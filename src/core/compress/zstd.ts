@@ -1,31 +1,23 @@
 /**
- * zstd (RFC 8878) for blobs and unpacked files (restic-format.md §8), on top of the
- * @bokuweb/zstd-wasm build of libzstd.
+ * zstd (RFC 8878) for blobs and unpacked files (restic-format.md §8), on the system's libzstd
+ * through the native addon (src/native/zstd.c), compressing and decompressing into buffers we
+ * own: no copies in and out of a separate heap, and a scratch buffer per thread reused for
+ * blob-sized outputs instead of fresh memory for each.
  *
- * Why not the package's own compress()/decompress(): its decompress sizes the output from
- * ZSTD_getFrameContentSize, which the wasm build truncates to 32 bits, guesses 1 MiB when a frame
- * has no content size (klauspost and `zstd` reading a pipe write such frames), only looks at the
- * first of several frames, and never checks malloc, so a hostile size can grow the wasm heap to
- * 2 GiB (it never shrinks) or write through a null pointer. Instead we walk the frame and block
- * headers in JS first (scanFrames): that gives the exact size when every frame declares one and a
- * tight upper bound otherwise (a compressed block regenerates at most 128 KiB), and
- * lets us refuse anything above a caller-given cap before a single byte of wasm memory is
- * allocated. libzstd itself is fuzzed and bounds-checks every block against the output capacity.
- *
- * Loading: the package's node entry is CommonJS (require, __dirname), so we load it through
- * createRequire; that works under tsx and after tsc. We drive the exported C functions through its
- * internal Module object, reached by absolute path because package.json "exports" hides it.
- * Contexts are created once and reused (ZSTD_*_usingDict with no dictionary), which avoids
- * re-allocating several MiB of compressor state on every call.
+ * Sizes: before libzstd sees a byte we walk the frame and block headers (scanFrames): that
+ * gives the exact size when every frame declares one and a tight upper bound otherwise (a
+ * compressed block regenerates at most 128 KiB; klauspost and `zstd` reading a pipe write frames
+ * without a content size), so hostile sizes are refused against a caller-given cap before any
+ * output memory is allocated. libzstd is fuzzed and bounds-checks every block against the output
+ * capacity it is given.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { loadPosix } from '../fs/posix.ts';
 import { malformedError } from '../errors.ts';
 
 /** Default cap on decompressed output, in bytes. Trees of huge directories are the largest. */
 export const ZSTD_DEFAULT_MAX_SIZE = 512 * 1024 * 1024;
 
-/** wasm32 memory ends at 2 GiB and must also hold the input; larger caps are lowered to this. */
+/** No single output is allowed above this, whatever the caller's cap. */
 export const ZSTD_HARD_MAX_SIZE = 1024 * 1024 * 1024;
 
 export interface ZstdDecompressOptions {
@@ -33,82 +25,47 @@ export interface ZstdDecompressOptions {
   readonly maxSize?: number;
 }
 
-interface WasmModule {
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
-  _ZSTD_isError(code: number): number;
-  _ZSTD_compressBound(size: number): number;
-  _ZSTD_createCCtx(): number;
-  _ZSTD_createDCtx(): number;
-  // prettier-ignore
-  _ZSTD_compress_usingDict(cctx: number, dst: number, cap: number, src: number, n: number, dict: number, dictN: number, level: number): number;
-  // prettier-ignore
-  _ZSTD_decompress_usingDict(dctx: number, dst: number, cap: number, src: number, n: number, dict: number, dictN: number): number;
-}
-
-interface Loaded {
-  readonly m: WasmModule;
-  readonly cctx: number;
-  readonly dctx: number;
-}
-
-let loaded: Loaded | undefined;
-let loading: Promise<void> | undefined;
-
-/** Loads the wasm module. Idempotent and safe to call concurrently. */
+/** Loads the native addon (kept async for callers written for the former WebAssembly build). */
 export function initZstd(): Promise<void> {
-  if (loaded) return Promise.resolve();
-  loading ??= load().catch((err: unknown) => {
-    loading = undefined;
-    throw err;
-  });
-  return loading;
+  loadPosix();
+  return Promise.resolve();
 }
 
-async function load(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('@bokuweb/zstd-wasm');
-  const pkg = require(entry) as { init(): Promise<void> };
-  await pkg.init();
-  const m = (require(path.join(path.dirname(entry), 'module.js')) as { Module: WasmModule }).Module;
-  for (const fn of ['_malloc', '_free', '_ZSTD_isError', '_ZSTD_compressBound', '_ZSTD_createCCtx', '_ZSTD_createDCtx', '_ZSTD_compress_usingDict', '_ZSTD_decompress_usingDict'] as const) {
-    if (typeof m[fn] !== 'function') throw new Error(`@bokuweb/zstd-wasm: missing ${fn}; the pinned version changed`);
+/** Outputs up to this size use the thread's scratch buffer; larger ones get their own memory. */
+const SCRATCH_MAX = 16 << 20;
+let scratch: Buffer | undefined;
+let scratchBusy = false;
+
+/** Runs fn with an output buffer of at least n bytes (the scratch one unless it is in use or too small). */
+function withOutput<T>(n: number, fn: (out: Buffer) => T): T {
+  if (scratchBusy || n > SCRATCH_MAX) return fn(Buffer.allocUnsafeSlow(Math.max(n, 1)));
+  if (!scratch || scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, 1 << 20));
+  scratchBusy = true;
+  try {
+    return fn(scratch);
+  } finally {
+    scratchBusy = false;
   }
-  const cctx = m._ZSTD_createCCtx();
-  const dctx = m._ZSTD_createDCtx();
-  if (cctx === 0 || dctx === 0) throw new Error('zstd: cannot allocate contexts');
-  loaded = { m, cctx, dctx };
-}
-
-function get(): Loaded {
-  if (!loaded) throw new Error('zstd used before initZstd() resolved');
-  return loaded;
-}
-
-function alloc(m: WasmModule, size: number, what: string): number {
-  const p = m._malloc(Math.max(size, 1));
-  if (p === 0) throw malformedError(`Cannot ${what}: out of zstd memory (${size} bytes)`);
-  return p;
 }
 
 /** Compresses into one standard frame with content size and no checksum (like restic's). */
 export function zstdCompress(data: Uint8Array, level = 3): Uint8Array {
+  return zstdCompressView(data, level, (view) => new Uint8Array(view));
+}
+
+/** As zstdCompress, but hands the frame to `use` as a view of a scratch buffer, valid only during the call. */
+export function zstdCompressView<T>(data: Uint8Array, level: number, use: (view: Uint8Array) => T): T {
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new RangeError(`zstd level ${level} out of range 1..22`);
-  const { m, cctx } = get();
-  const bound = m._ZSTD_compressBound(data.length);
-  const src = alloc(m, data.length, 'compress');
-  let dst = 0;
-  try {
-    dst = alloc(m, bound, 'compress');
-    m.HEAPU8.set(data, src);
-    const n = m._ZSTD_compress_usingDict(cctx, dst, bound, src, data.length, 0, 0, level);
-    if (m._ZSTD_isError(n)) throw malformedError(`Cannot compress: zstd error ${n}`);
-    return m.HEAPU8.slice(dst, dst + n);
-  } finally {
-    m._free(src);
-    if (dst !== 0) m._free(dst);
-  }
+  const posix = loadPosix();
+  return withOutput(posix.zstdCompressBound(data.length), (out) => {
+    let n: number;
+    try {
+      n = posix.zstdCompressInto(data, out, level);
+    } catch (e) {
+      throw malformedError(`Cannot compress: ${(e as Error).message}`, e);
+    }
+    return use(out.subarray(0, n));
+  });
 }
 
 /**
@@ -116,6 +73,14 @@ export function zstdCompress(data: Uint8Array, level = 3): Uint8Array {
  * output must be exactly that long. Throws malformedError on anything else, never another error.
  */
 export function zstdDecompress(data: Uint8Array, expectedSize?: number, opts: ZstdDecompressOptions = {}): Uint8Array {
+  return zstdDecompressView(data, expectedSize, opts, (view) => new Uint8Array(view));
+}
+
+/**
+ * As zstdDecompress, but hands the output to `use` as a view of a scratch buffer, valid only
+ * during the call (no copy: hashing or writing it needs none). Returns what `use` returns.
+ */
+export function zstdDecompressView<T>(data: Uint8Array, expectedSize: number | undefined, opts: ZstdDecompressOptions, use: (view: Uint8Array) => T): T {
   const maxSize = Math.min(opts.maxSize ?? ZSTD_DEFAULT_MAX_SIZE, ZSTD_HARD_MAX_SIZE);
   if (expectedSize !== undefined) {
     if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) throw malformedError(`Cannot decompress: invalid expected size ${expectedSize}`);
@@ -132,31 +97,20 @@ export function zstdDecompress(data: Uint8Array, expectedSize?: number, opts: Zs
   // more), else the exact declared size, else the bound.
   const capacity = expectedSize ?? scan.exact ?? scan.bound;
   if (capacity > maxSize) throw malformedError(`Cannot decompress: output of up to ${capacity} bytes exceeds the limit of ${maxSize} bytes`);
-  if (data.length === 0) return new Uint8Array(0);
-
-  const { m, dctx } = get();
-  const src = alloc(m, data.length, 'decompress');
-  let dst = 0;
-  try {
-    dst = alloc(m, capacity, 'decompress');
-    m.HEAPU8.set(data, src);
+  if (data.length === 0) return use(new Uint8Array(0));
+  const posix = loadPosix();
+  return withOutput(capacity, (out) => {
     let n: number;
     try {
-      n = m._ZSTD_decompress_usingDict(dctx, dst, capacity, src, data.length, 0, 0);
+      n = posix.zstdDecompressInto(data, out.subarray(0, capacity));
     } catch (e) {
-      // libzstd reports bad input as error codes; a wasm trap would be a bug, but the contract
-      // for callers stays "MALFORMED, never anything else".
-      throw malformedError('Cannot decompress: zstd trapped', e);
+      throw malformedError(`Cannot decompress: invalid zstd data (${(e as Error).message})`, e);
     }
-    if (m._ZSTD_isError(n)) throw malformedError(`Cannot decompress: invalid zstd data (error ${-n})`);
     if (expectedSize !== undefined && n !== expectedSize) {
       throw malformedError(`Cannot decompress: got ${n} bytes, expected ${expectedSize}`);
     }
-    return m.HEAPU8.slice(dst, dst + n);
-  } finally {
-    m._free(src);
-    if (dst !== 0) m._free(dst);
-  }
+    return use(out.subarray(0, n));
+  });
 }
 
 const FRAME_MAGIC = 0xfd2fb528;

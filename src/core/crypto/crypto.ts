@@ -4,7 +4,7 @@
  * The Poly1305 one-time key is mask(mac.r) || AES-128(mac.k, IV); the MAC covers the ciphertext
  * only. Opening checks the MAC before decrypting anything. Overhead is exactly 32 bytes.
  */
-import { createCipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import { loadPosix } from '../fs/posix.ts';
 import { integrityError, malformedError } from '../errors.ts';
 
@@ -46,24 +46,33 @@ export function randomKey(): MasterKey {
   return makeKey(randomBytes(32), randomBytes(16), randomBytes(16));
 }
 
-function polyKey(key: MasterKey, iv: Uint8Array): Uint8Array {
-  const ecb = createCipheriv('aes-128-ecb', key.macK, null);
-  ecb.setAutoPadding(false);
-  const s = ecb.update(iv);
-  const k = new Uint8Array(32);
-  k.set(key.macR, 0);
-  k.set(s, 16);
+/** encrypt || macK || macR, the layout the native sealInto/openInto take (src/native/aead.c). */
+const packedKeys = new WeakMap<MasterKey, Uint8Array>();
+
+function keysOf(key: MasterKey): Uint8Array {
+  let k = packedKeys.get(key);
+  if (!k) {
+    k = new Uint8Array(64);
+    k.set(key.encrypt, 0);
+    k.set(key.macK, 32);
+    k.set(key.macR, 48);
+    packedKeys.set(key, k);
+  }
   return k;
 }
 
-function mac(key: MasterKey, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  // Native Poly1305 (src/native/poly1305.c): the pure-JS one was the slowest step of sealing.
-  return loadPosix().poly1305(ciphertext, polyKey(key, iv));
-}
+/** Random IVs are drawn 256 at a time: one getrandom call per IV cost more than the AES of a small blob. */
+const ivPool = Buffer.allocUnsafeSlow(IV_SIZE * 256);
+let ivNext = ivPool.length;
 
-function newIv(): Buffer {
+function newIv(): Uint8Array {
   for (;;) {
-    const iv = randomBytes(IV_SIZE);
+    if (ivNext === ivPool.length) {
+      randomFillSync(ivPool);
+      ivNext = 0;
+    }
+    const iv = ivPool.subarray(ivNext, ivNext + IV_SIZE);
+    ivNext += IV_SIZE;
     if (!iv.every((b) => b === 0)) return iv;
   }
 }
@@ -71,29 +80,43 @@ function newIv(): Buffer {
 /** Encrypts and authenticates plaintext; the result is 32 bytes longer. */
 export function seal(key: MasterKey, plaintext: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(plaintext.length + CRYPTO_OVERHEAD);
-  const iv = newIv();
-  iv.copy(out, 0);
-  const c = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  const n1 = c.update(plaintext).copy(out, IV_SIZE);
-  c.final().copy(out, IV_SIZE + n1);
-  const ct = out.subarray(IV_SIZE, IV_SIZE + plaintext.length);
-  out.set(mac(key, iv, ct), IV_SIZE + plaintext.length);
+  loadPosix().sealInto(keysOf(key), newIv(), plaintext, out);
   return out;
 }
 
 /** Verifies the MAC, then decrypts. Throws INTEGRITY on any mismatch. */
 export function open(key: MasterKey, sealed: Uint8Array): Buffer {
+  checkSealed(sealed);
+  const out = Buffer.allocUnsafe(sealed.length - CRYPTO_OVERHEAD);
+  if (!loadPosix().openInto(keysOf(key), sealed, out)) throw integrityError('ciphertext verification failed');
+  return out;
+}
+
+/**
+ * As open(), but decrypts over the sealed bytes themselves: the plaintext is the returned view
+ * of `sealed` (which the caller must own and no longer needs sealed).
+ */
+export function openInPlace(key: MasterKey, sealed: Uint8Array): Buffer {
+  checkSealed(sealed);
+  const out = Buffer.from(sealed.buffer, sealed.byteOffset + IV_SIZE, sealed.length - CRYPTO_OVERHEAD);
+  if (!loadPosix().openInto(keysOf(key), sealed, out)) throw integrityError('ciphertext verification failed');
+  return out;
+}
+
+function checkSealed(sealed: Uint8Array): void {
   if (sealed.length < CRYPTO_OVERHEAD) throw integrityError('ciphertext too short');
-  const iv = sealed.subarray(0, IV_SIZE);
-  if (iv.every((b) => b === 0)) throw integrityError('invalid nonce: all zero');
-  const ct = sealed.subarray(IV_SIZE, sealed.length - MAC_SIZE);
-  const tag = sealed.subarray(sealed.length - MAC_SIZE);
-  const want = mac(key, iv, ct);
-  if (!timingSafeEqual(Buffer.from(want), Buffer.from(tag.buffer, tag.byteOffset, tag.length))) {
-    throw integrityError('ciphertext verification failed');
-  }
-  const d = createCipheriv('aes-256-ctr', key.encrypt, Buffer.from(iv));
-  return Buffer.concat([d.update(ct), d.final()]);
+  let zero = true;
+  for (let i = 0; i < IV_SIZE && zero; i++) zero = sealed[i] === 0;
+  if (zero) throw integrityError('invalid nonce: all zero');
+}
+
+function mac(key: MasterKey, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  const ecb = createCipheriv('aes-128-ecb', key.macK, null);
+  ecb.setAutoPadding(false);
+  const k = new Uint8Array(32);
+  k.set(key.macR, 0);
+  k.set(ecb.update(iv), 16);
+  return loadPosix().poly1305(ciphertext, k);
 }
 
 /** Checks a sealed object's MAC without decrypting. */

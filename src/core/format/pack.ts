@@ -12,8 +12,8 @@
  * A pack holds blobs of one type only (restic 0.14 check flags mixed packs).
  */
 import { createHash } from 'node:crypto';
-import { zstdCompress, zstdDecompress } from '../compress/zstd.ts';
-import { CRYPTO_OVERHEAD, open, seal, type MasterKey } from '../crypto/crypto.ts';
+import { zstdCompress, zstdDecompressView } from '../compress/zstd.ts';
+import { CRYPTO_OVERHEAD, open, openInPlace, seal, type MasterKey } from '../crypto/crypto.ts';
 import { integrityError, malformedError } from '../errors.ts';
 import { hashId, idFromBytes, idToBytes, parseId, type BlobId, type PackId } from '../ids.ts';
 
@@ -243,16 +243,27 @@ export function parsePackHeader(key: MasterKey, tail: Buffer, fileSize: number):
 export interface OpenBlobOptions {
   /** Cap on the decompressed size; see ZSTD_DEFAULT_MAX_SIZE. */
   readonly maxSize?: number;
+  /** Decrypt over sealedBlob itself (the caller owns it and no longer needs the sealed bytes). */
+  readonly inPlace?: boolean;
 }
 
 /** Decrypts, decompresses and verifies one blob read from offset..offset+length of its pack. */
 export function openBlob(key: MasterKey, sealedBlob: Uint8Array, entry: PackedBlob, opts: OpenBlobOptions = {}): Buffer {
+  return withOpenBlob(key, sealedBlob, entry, opts, (plain) => (entry.uncompressedLength ? Buffer.from(plain) : plain));
+}
+
+/**
+ * As openBlob, but hands the verified plaintext to `use` without copying it: a view into zstd's
+ * memory (compressed blobs) or into the decrypted buffer, valid only during the call.
+ */
+export function withOpenBlob<T>(key: MasterKey, sealedBlob: Uint8Array, entry: PackedBlob, opts: OpenBlobOptions, use: (plain: Buffer) => T): T {
   if (sealedBlob.length !== entry.length) throw malformedError(`Cannot read blob ${entry.id.slice(0, 8)}: got ${sealedBlob.length} bytes, the index says ${entry.length}`);
-  let plain = open(key, sealedBlob);
-  if (entry.uncompressedLength) {
-    const z = zstdDecompress(plain, entry.uncompressedLength, opts.maxSize === undefined ? {} : { maxSize: opts.maxSize });
-    plain = Buffer.from(z.buffer, z.byteOffset, z.length);
-  }
-  if (hashId(plain) !== entry.id) throw integrityError(`Cannot read blob ${entry.id.slice(0, 8)}: content does not match its id`);
-  return plain;
+  const plain = opts.inPlace ? openInPlace(key, sealedBlob) : open(key, sealedBlob);
+  const verified = (b: Uint8Array): T => {
+    const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+    if (hashId(buf) !== entry.id) throw integrityError(`Cannot read blob ${entry.id.slice(0, 8)}: content does not match its id`);
+    return use(buf);
+  };
+  if (!entry.uncompressedLength) return verified(plain);
+  return zstdDecompressView(plain, entry.uncompressedLength, opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }, verified);
 }

@@ -55,8 +55,18 @@ export interface PosixBinding {
   minor(dev: bigint | number): number;
   /** Poly1305 tag of `message` under the one-time `key` (r || s, 32 bytes); see poly1305.c. */
   poly1305(message: Uint8Array, key: Uint8Array): Buffer;
-  /** Directory entry names (no . and ..), read with O_NOATIME where allowed; see readdir.c. */
-  readdirNoatime(path: PosixPath): Buffer[];
+  /** The chunker's inner loop; see chunker.c for the argument layout. */
+  /** restic's seal into `out` (plaintext.length + 32 bytes); keys = encrypt || macK || macR. See aead.c. */
+  sealInto(keys: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, out: Uint8Array): true;
+  /** Verifies the MAC, then decrypts into `out` (sealed.length - 32 bytes, may be sealed[16..]); false on a bad MAC. */
+  openInto(keys: Uint8Array, sealed: Uint8Array, out: Uint8Array): boolean;
+  /** zstd through the system's libzstd; see zstd.c. */
+  zstdCompressBound(n: number): number;
+  zstdCompressInto(src: Uint8Array, dst: Uint8Array, level: number): number;
+  zstdDecompressInto(src: Uint8Array, dst: Uint8Array): number;
+  /** A directory's names (sorted by bytes) with 16 lstat/xattr fields each; see scandir.c. */
+  scanDir(path: Buffer): [Buffer[], BigInt64Array];
+  chunkScan(tables: BigUint64Array, state: BigUint64Array, data: Uint8Array, start: number, end: number, firstCut: number, stop: number, shift: number): number;
 }
 
 export const ADDON_NAME = 'lifeboat_posix';

@@ -10,6 +10,9 @@ import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
 import { WorkerPool } from './worker-pool.ts';
 import { sealBlob } from './blob-worker.ts';
 import type { Repository } from './repository.ts';
+import { KnownBlobs } from './known-blobs.ts';
+import { releaseBudget, type FilePart } from '../archiver/file-chunker.ts';
+import { MAX_SIZE } from '../chunker/chunker.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
@@ -36,6 +39,10 @@ export class BlobSaver {
   private readonly waiters: (() => void)[] = [];
   private failure: unknown;
   private readonly writtenIndexes: Id[] = [];
+  /** Sealed bytes from file workers not yet in a pack file, per open packer (see file-chunker.ts). */
+  private readonly credit = new Map<PackWriter, number>();
+  private readonly budget = new Int32Array(new SharedArrayBuffer(4));
+  private known: KnownBlobs | undefined;
   /** Totals since the last takeStats(), for a run's summary. */
   private stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
 
@@ -132,6 +139,67 @@ export class BlobSaver {
     }
   }
 
+  /**
+   * Reads, chunks and seals files in the worker pool (file-chunker.ts); each result part goes
+   * to onPart in order, and its sealed blobs must be passed to addSealed(). Resolves when every
+   * file of the batch has ended (successfully or with an error in its last part).
+   */
+  async chunkFiles(paths: readonly Uint8Array[], pol: bigint, onPart: (part: FilePart) => void): Promise<void> {
+    if (this.failure) throw this.failure;
+    const pool = this.getPool();
+    this.known ??= KnownBlobs.build(this.repo.index.counts.data, (fn) => this.repo.index.forEachId('data', fn));
+    const packSize = this.opts.packSize ?? DEFAULT_PACK_SIZE;
+    const r = await pool.run(
+      {
+        kind: 'files',
+        paths,
+        pol,
+        compress: this.repo.config.version === 2 && (this.opts.compress ?? true),
+        known: this.known.buffer as SharedArrayBuffer,
+        budget: this.budget.buffer as SharedArrayBuffer,
+        // Above a full pack plus a largest blob, the main thread has a pack to write and frees bytes.
+        budgetLimit: packSize + MAX_SIZE + (1 << 20),
+      },
+      [],
+      (m) => {
+        if (m.kind === 'parts') m.parts.forEach(onPart);
+      },
+    );
+    if (r.kind !== 'filesDone') throw new Error('unexpected worker reply');
+  }
+
+  /** Number of file batches queued or running in the worker pool. */
+  get fileLoad(): number {
+    return this.pool?.load ?? 0;
+  }
+
+  get workers(): number {
+    return this.getPool().size;
+  }
+
+  /**
+   * Stores a data blob a file worker sealed, unless the repository already has it; its bytes
+   * count against the workers' budget until its pack is written.
+   */
+  addSealed(id: Id, sealed: Uint8Array, uncompressedLength: number | undefined): boolean {
+    if (this.failure) throw this.failure;
+    if (this.has('data', id)) {
+      releaseBudget(this.budget, sealed.length);
+      return false;
+    }
+    const packer = this.packerFor('data');
+    packer.addSealed('data', id, sealed, uncompressedLength);
+    this.credit.set(packer, (this.credit.get(packer) ?? 0) + sealed.length);
+    this.inflight.add('data' + id);
+    this.stats.dataBlobs++;
+    this.stats.bytesAdded += sealed.length;
+    if (packer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
+      this.packers.delete('data');
+      this.startUpload(packer);
+    }
+    return true;
+  }
+
   private packerFor(type: BlobType): PackWriter {
     let p = this.packers.get(type);
     if (!p) {
@@ -143,8 +211,11 @@ export class BlobSaver {
 
   private startUpload(packer: PackWriter): void {
     const fin = packer.finish();
+    const credit = this.credit.get(packer) ?? 0;
+    this.credit.delete(packer);
     const job = (async () => {
       await this.repo.backend.save('data', fin.id, fin.bytes);
+      releaseBudget(this.budget, credit);
       this.repo.index.add(fin.id, fin.blobs);
       for (const b of fin.blobs) this.inflight.delete(b.type + b.id);
       this.unindexed.push({ id: fin.id, blobs: fin.blobs });
@@ -154,6 +225,9 @@ export class BlobSaver {
     })();
     const tracked = job.catch((e: unknown) => {
       this.failure ??= e;
+      // Workers waiting for budget must run on to see the failure, not wait for ever.
+      Atomics.store(this.budget, 0, 0);
+      Atomics.notify(this.budget, 0);
     });
     this.uploads.add(tracked);
     void tracked.finally(() => this.uploads.delete(tracked));

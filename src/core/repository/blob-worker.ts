@@ -4,20 +4,34 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { makeKey, seal, type MasterKey } from '../crypto/crypto.ts';
-import { initZstd, zstdCompress } from '../compress/zstd.ts';
-import { openBlob, type PackedBlob } from '../format/pack.ts';
+import { initZstd, zstdCompressView } from '../compress/zstd.ts';
+import { openBlob, withOpenBlob, type PackedBlob } from '../format/pack.ts';
 import type { Id } from '../ids.ts';
+import { FileChunker, type FilePart, type FileTask } from '../archiver/file-chunker.ts';
+import { FileWriter, type WritePart, type WriteTask } from '../restorer/file-writer.ts';
+import { PackVerifier, type PackCheckTask } from '../checker/pack-verifier.ts';
 
 export type BlobTask =
   | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean | 'always' }
   | { readonly kind: 'open'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined }
   /** As 'open', but only the verdict comes back (check --read-data needs no plaintext). */
-  | { readonly kind: 'verify'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined };
+  | { readonly kind: 'verify'; readonly sealed: Uint8Array; readonly id: string; readonly uncompressedLength: number | undefined }
+  /** Read, chunk, hash and seal whole files (file-chunker.ts); answers with 'parts' messages, then 'filesDone'. */
+  | FileTask
+  /** Verify, decrypt and write blobs from local pack files into open files (file-writer.ts); 'written' parts, then 'filesDone'. */
+  | WriteTask
+  /** check --read-data of one local pack file (pack-verifier.ts); answers 'packChecked'. */
+  | PackCheckTask;
 
 export type BlobTaskResult =
   | { readonly kind: 'sealed'; readonly sealed: Uint8Array; readonly uncompressedLength: number | undefined }
   | { readonly kind: 'opened'; readonly data: Uint8Array }
   | { readonly kind: 'verified' }
+  /** An intermediate answer to a FileTask; more messages follow for the same task. */
+  | { readonly kind: 'parts'; readonly parts: FilePart[] }
+  | { readonly kind: 'written'; readonly parts: WritePart[] }
+  | { readonly kind: 'filesDone' }
+  | { readonly kind: 'packChecked'; readonly problems: string[] }
   | { readonly kind: 'error'; readonly name: string; readonly message: string; readonly code: string | undefined };
 
 const SAMPLE = 64 * 1024;
@@ -27,31 +41,40 @@ const SAMPLE = 64 * 1024;
  * v2 (types 0/1) and saves the zstd work on media. A 64 KiB sample decides for large blobs.
  */
 export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | 'always'): { sealed: Buffer; uncompressedLength: number | undefined } {
+  // Compressed frames are sealed straight from zstd's memory, never copied out first.
   if (compress === 'always' && data.length > 0) {
     // Trees, as restic: restic's prune repacks any v2 tree pack holding an uncompressed blob.
-    return { sealed: seal(key, zstdCompress(data, 3)), uncompressedLength: data.length };
+    return { sealed: zstdCompressView(data, 3, (c) => seal(key, c)), uncompressedLength: data.length };
   }
   if (compress && data.length > 0) {
     let worth = true;
     if (data.length > 4 * SAMPLE) {
       const mid = Math.floor(data.length / 2);
       const sample = data.subarray(mid, mid + SAMPLE);
-      worth = zstdCompress(sample, 1).length < SAMPLE * 0.97;
+      worth = zstdCompressView(sample, 1, (c) => c.length < SAMPLE * 0.97);
     }
     if (worth) {
-      const c = zstdCompress(data, 3);
-      if (c.length < data.length) return { sealed: seal(key, c), uncompressedLength: data.length };
+      const sealed = zstdCompressView(data, 3, (c) => (c.length < data.length ? seal(key, c) : undefined));
+      if (sealed) return { sealed, uncompressedLength: data.length };
     }
   }
   return { sealed: seal(key, data), uncompressedLength: undefined };
 }
 
 /** Opens a sealed blob and verifies it against its id (pack.ts openBlob: MAC, zstd with size caps, SHA-256). */
-export function openBlobBytes(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined): Buffer {
+/** As openBlobBytes, decrypting in place, with the plaintext as a view valid only during `use`. */
+export function withOpenedBlob<T>(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined, use: (plain: Buffer) => T): T {
   const entry: PackedBlob = uncompressedLength
     ? { type: 'data', id: id as Id, offset: 0, length: sealed.length, uncompressedLength }
     : { type: 'data', id: id as Id, offset: 0, length: sealed.length };
-  return openBlob(key, sealed, entry);
+  return withOpenBlob(key, sealed, entry, { inPlace: true }, use);
+}
+
+export function openBlobBytes(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined, inPlace = false): Buffer {
+  const entry: PackedBlob = uncompressedLength
+    ? { type: 'data', id: id as Id, offset: 0, length: sealed.length, uncompressedLength }
+    : { type: 'data', id: id as Id, offset: 0, length: sealed.length };
+  return openBlob(key, sealed, entry, { inPlace });
 }
 
 /** Small Buffers share Node's 8 KiB pool; only a buffer that owns its memory may be transferred. */
@@ -65,15 +88,40 @@ if (parentPort) {
   const k = (workerData as { key: { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array } }).key;
   const key = makeKey(k.encrypt, k.macK, k.macR);
   const ready = initZstd();
+  let files: FileChunker | undefined;
+  let writer: FileWriter | undefined;
+  let packs: PackVerifier | undefined;
   port.on('message', (task: BlobTask) => {
     ready
       .then(() => {
-        if (task.kind === 'seal') {
+        if (task.kind === 'files') {
+          files ??= new FileChunker(
+            (data, compress) => {
+              const r = sealBlob(key, data, compress);
+              return { sealed: ownBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
+            },
+            (parts, transfer) => port.postMessage({ kind: 'parts', parts } satisfies BlobTaskResult, transfer),
+          );
+          files.run(task);
+          port.postMessage({ kind: 'filesDone' } satisfies BlobTaskResult);
+        } else if (task.kind === 'checkPack') {
+          packs ??= new PackVerifier(key, (sealed, b) => {
+            withOpenedBlob(key, sealed, b.id, b.uncompressedLength, () => {});
+          });
+          return packs.run(task).then((problems) => port.postMessage({ kind: 'packChecked', problems } satisfies BlobTaskResult));
+        } else if (task.kind === 'writeFiles') {
+          writer ??= new FileWriter(
+            (sealed, id, ul, use) => withOpenedBlob(key, sealed, id, ul, use),
+            (parts) => port.postMessage({ kind: 'written', parts } satisfies BlobTaskResult),
+          );
+          writer.run(task);
+          port.postMessage({ kind: 'filesDone' } satisfies BlobTaskResult);
+        } else if (task.kind === 'seal') {
           const r = sealBlob(key, task.data, task.compress);
           const out = ownBuffer(r.sealed);
           port.postMessage({ kind: 'sealed', sealed: out, uncompressedLength: r.uncompressedLength } satisfies BlobTaskResult, [out.buffer as ArrayBuffer]);
         } else if (task.kind === 'verify') {
-          openBlobBytes(key, task.sealed, task.id, task.uncompressedLength);
+          withOpenedBlob(key, task.sealed, task.id, task.uncompressedLength, () => {});
           port.postMessage({ kind: 'verified' } satisfies BlobTaskResult);
         } else {
           const data = openBlobBytes(key, task.sealed, task.id, task.uncompressedLength);

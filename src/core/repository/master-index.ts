@@ -106,6 +106,14 @@ export class MasterIndex {
     return out;
   }
 
+  /** Calls fn with the 32 id bytes (a view, valid only during the call) of every distinct blob of a type. */
+  forEachId(type: BlobType, fn: (id: Uint8Array) => void): void {
+    const t = type === 'tree' ? 1 : 0;
+    for (const row of this.#table) {
+      if (row !== EMPTY && this.#type[row] === t) fn(this.#ids.subarray(row * 32, row * 32 + 32));
+    }
+  }
+
   has(type: BlobType, id: BlobId): boolean {
     return this.#find(type, id) !== EMPTY;
   }

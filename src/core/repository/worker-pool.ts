@@ -12,6 +12,7 @@ import type { BlobTask, BlobTaskResult } from './blob-worker.ts';
 
 interface Pending {
   task: BlobTask;
+  onPart: ((r: Extract<BlobTaskResult, { kind: 'parts' | 'written' }>) => void) | undefined;
   transfer: ArrayBuffer[];
   resolve: (r: BlobTaskResult) => void;
   reject: (e: unknown) => void;
@@ -25,10 +26,27 @@ const workerUrl = fromSource
 
 /** Run from TypeScript sources (tsx), a worker must register tsx itself before loading the .ts file. */
 function spawnWorker(workerData: unknown): Worker {
-  if (!fromSource) return new Worker(workerUrl, { workerData });
+  // Workers allocate few JS objects (their bulk data lives in reused buffers); a small young
+  // generation keeps each thread's heap near what it uses instead of V8's 16 MiB semispaces.
+  const resourceLimits = { maxYoungGenerationSizeMb: 4 };
+  if (!fromSource) return new Worker(workerUrl, { workerData, resourceLimits });
   const api = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(code, { eval: true, workerData });
+  return new Worker(code, { eval: true, workerData, resourceLimits });
+}
+
+/**
+ * One worker per core (at most 8), or LIFEBOAT_WORKERS: fewer threads use less memory and
+ * leave cores to other services on a small server, at the cost of speed.
+ */
+export function defaultWorkers(): number {
+  const env = process.env.LIFEBOAT_WORKERS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new LifeboatError('USAGE', `LIFEBOAT_WORKERS=${JSON.stringify(env)} is not a whole number from 1 to 64`);
+    return n;
+  }
+  return Math.max(1, Math.min(availableParallelism(), 8));
 }
 
 export class WorkerPool {
@@ -39,7 +57,7 @@ export class WorkerPool {
   private closed = false;
   private failure: unknown;
 
-  constructor(key: MasterKey, size = Math.max(1, Math.min(availableParallelism(), 8))) {
+  constructor(key: MasterKey, size = defaultWorkers()) {
     const keyData = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < size; i++) {
       const w = spawnWorker({ key: keyData });
@@ -63,11 +81,12 @@ export class WorkerPool {
     return this.queue.length + this.running.size;
   }
 
-  run(task: BlobTask, transfer: ArrayBuffer[] = []): Promise<BlobTaskResult> {
+  /** Queues a task; intermediate answers of file tasks ('parts', 'written') go to onPart, in order. */
+  run(task: BlobTask, transfer: ArrayBuffer[] = [], onPart?: Pending['onPart']): Promise<BlobTaskResult> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ task, transfer, resolve, reject });
+      this.queue.push({ task, transfer, onPart, resolve, reject });
       this.pump();
     });
   }
@@ -83,6 +102,17 @@ export class WorkerPool {
 
   private done(w: Worker, r: BlobTaskResult | undefined, err: unknown): void {
     const p = this.running.get(w);
+    if ((r?.kind === 'parts' || r?.kind === 'written') && p) {
+      try {
+        p.onPart?.(r);
+      } catch (e) {
+        // The task fails now; its later parts and final answer are ignored.
+        p.onPart = undefined;
+        p.reject(e);
+        p.resolve = () => {};
+      }
+      return;
+    }
     this.running.delete(w);
     if (err !== undefined) {
       this.failure ??= err;

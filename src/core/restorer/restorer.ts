@@ -23,6 +23,7 @@ import { isValidUtf8 } from '../format/go-quote.ts';
 import { applyMetadata, createSpecial } from './apply-metadata.ts';
 import { WorkerPool } from '../repository/worker-pool.ts';
 import { toUnixNs } from '../format/go-time.ts';
+import type { RestoreBlob, WritePart } from './file-writer.ts';
 
 export interface IncludeMatcher {
   includeMatch(path: string): { match: boolean; childMayMatch: boolean };
@@ -76,6 +77,10 @@ interface DirDone {
 }
 
 const ZERO = Buffer.alloc(8 << 20);
+/** Batching of files for the worker threads (local repositories): at most this many open files per batch. */
+const BATCH_FILES = 32;
+const BATCH_BYTES = 8 << 20;
+const LARGE_FILE = 1 << 20;
 
 export class Restorer {
   private readonly errors: { path: string; message: string }[] = [];
@@ -298,6 +303,8 @@ export class Restorer {
   }
 
   private async restoreFiles(): Promise<void> {
+    const backend = this.repo.backend;
+    if (backend.localPath) return this.restoreFilesLocal((id) => backend.localPath!('data', id));
     const pool = this.getPool();
     const budget = pool.size * 3;
     let inflight = 0;
@@ -326,14 +333,113 @@ export class Restorer {
     await Promise.all(running);
   }
 
+  /**
+   * Local repositories: worker threads read, verify and write the blobs themselves
+   * (file-writer.ts); this thread opens each file, hands over its descriptor in batches (small
+   * files share one message), then closes it and applies metadata.
+   */
+  private async restoreFilesLocal(packPath: (id: string) => string): Promise<void> {
+    const pool = this.getPool();
+    const running = new Set<Promise<void>>();
+    let batch: { job: FileJob; fh: fsp.FileHandle; size: number; blobs: RestoreBlob[] }[] = [];
+    let batchBytes = 0;
+    const send = async (): Promise<void> => {
+      const b = batch;
+      batch = [];
+      batchBytes = 0;
+      if (b.length === 0) return;
+      while (running.size >= pool.size * 2) await Promise.race(running);
+      const ended = new Set<number>();
+      const finish = async (i: number, error: string | undefined): Promise<void> => {
+        const f = b[i]!;
+        ended.add(i);
+        await f.fh.close().catch(() => {});
+        if (error === undefined) {
+          await this.meta(f.job.abs, f.job.node);
+          this.doneFiles++;
+          return;
+        }
+        this.report(f.job.rel, error);
+        this.failed.add(f.job.abs);
+        // No half-written file with the right name: a later look must not mistake it for data.
+        await fsp.rm(f.job.abs, { force: true }).catch(() => {});
+      };
+      const finishing: Promise<void>[] = [];
+      const onPart = (m: { readonly kind: 'parts' | 'written'; readonly parts: readonly unknown[] }): void => {
+        if (m.kind !== 'written') return;
+        for (const part of m.parts as readonly WritePart[]) {
+          this.doneBytes += part.bytes;
+          if (part.end && !ended.has(part.file)) finishing.push(finish(part.file, 'error' in part.end ? part.end.error.message : undefined));
+        }
+        this.emit();
+      };
+      const job = pool
+        .run({ kind: 'writeFiles', files: b.map((f) => ({ fd: f.fh.fd, size: f.size, blobs: f.blobs })) }, [], onPart)
+        .catch((e: unknown) => {
+          for (let i = 0; i < b.length; i++) if (!ended.has(i)) finishing.push(finish(i, (e as Error).message));
+        })
+        .then(() => Promise.all(finishing))
+        .then(() => {});
+      running.add(job);
+      void job.finally(() => running.delete(job));
+    };
+    for (const job of this.files) {
+      this.opts.signal?.throwIfAborted();
+      const n = job.node;
+      if (await this.keepExisting(job)) continue;
+      const blobs: RestoreBlob[] = [];
+      let offset = 0;
+      let missing: string | undefined;
+      for (const id of n.content ?? []) {
+        const loc = this.repo.index.lookup('data', id as Id);
+        if (!loc) {
+          missing = `data blob ${id.slice(0, 8)} is missing from the index`;
+          break;
+        }
+        blobs.push({ id, pack: packPath(loc.packId), offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, at: offset });
+        offset += loc.uncompressedLength ?? loc.length - 32;
+      }
+      let fh: fsp.FileHandle;
+      try {
+        fh = await fsp.open(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+      } catch (e) {
+        this.report(job.rel, (e as Error).message);
+        this.failed.add(job.abs);
+        continue;
+      }
+      if (missing) {
+        await fh.close();
+        this.report(job.rel, missing);
+        this.failed.add(job.abs);
+        await fsp.rm(job.abs, { force: true }).catch(() => {});
+        continue;
+      }
+      if (offset >= LARGE_FILE) {
+        await send();
+        batch.push({ job, fh, size: offset, blobs });
+        await send();
+        continue;
+      }
+      batch.push({ job, fh, size: offset, blobs });
+      batchBytes += offset;
+      if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
+    }
+    await send();
+    while (running.size > 0) await Promise.all(running);
+  }
+
+  /** Resume: a file already complete at the target is kept and counted as done. */
+  private async keepExisting(job: FileJob): Promise<boolean> {
+    if (!this.opts.skipExisting || !(await sameFile(job.abs, job.node))) return false;
+    this.doneBytes += Number(job.node.size);
+    this.doneFiles++;
+    this.skipped++;
+    return true;
+  }
+
   private async restoreFile(job: FileJob, pool: WorkerPool, acquire: () => Promise<void>, release: () => void): Promise<void> {
     const n = job.node;
-    if (this.opts.skipExisting && (await sameFile(job.abs, n))) {
-      this.doneBytes += Number(n.size);
-      this.doneFiles++;
-      this.skipped++;
-      return;
-    }
+    if (await this.keepExisting(job)) return;
     const fh = await fsp.open(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
     try {
       let offset = 0;

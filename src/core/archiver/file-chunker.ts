@@ -1,0 +1,203 @@
+/**
+ * Worker-thread side of reading files for a backup: open (O_NOATIME), read, chunk with restic's
+ * chunker, SHA-256 each chunk, and seal (zstd when it pays, AES-CTR, Poly1305) the chunks the
+ * repository does not hold yet. The main thread then only places sealed blobs into packs, so
+ * a backup's CPU work runs on every core instead of one.
+ *
+ * Memory per worker: one read buffer of MAX_SIZE + READ_MIN (a chunk is always contiguous in it,
+ * never copied out) plus sealed blobs not yet handed over. Hand-over is bounded by a byte budget
+ * shared with the main thread (`budget`): sealed bytes count against it until the main thread
+ * has written them to a pack file (or dropped them as duplicates), and a worker that would
+ * exceed it waits, so a slow destination slows the readers instead of filling memory.
+ */
+import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Chunker, MAX_SIZE } from '../chunker/index.ts';
+import type { MasterKey } from '../crypto/crypto.ts';
+import { KnownBlobs } from '../repository/known-blobs.ts';
+
+export interface FileTask {
+  readonly kind: 'files';
+  /** Absolute paths as raw bytes (names need not be UTF-8). */
+  readonly paths: readonly Uint8Array[];
+  readonly pol: bigint;
+  readonly compress: boolean;
+  readonly known: SharedArrayBuffer;
+  /** Int32Array(1) over it: sealed bytes handed to the main thread and not yet released. */
+  readonly budget: SharedArrayBuffer;
+  readonly budgetLimit: number;
+}
+
+export interface ChunkOut {
+  readonly id: string;
+  readonly length: number;
+  /** Absent when the repository already held the blob (nothing to store). */
+  readonly sealed?: Uint8Array;
+  readonly uncompressedLength?: number;
+}
+
+/** Results for one file, possibly in several parts; `end` is set on its last part. */
+export interface FilePart {
+  readonly file: number;
+  readonly chunks: ChunkOut[];
+  readonly end?: { readonly size: number } | { readonly error: { readonly code?: string; readonly message: string } };
+}
+
+export type Seal = (data: Uint8Array, compress: boolean) => { sealed: Uint8Array; uncompressedLength: number | undefined };
+
+/** Parts are posted once this many sealed bytes wait, or at the end of the task. */
+const PART_BYTES = 4 << 20;
+const BUDGET_WAIT_MS = 50;
+
+/** After moving a partial chunk (< MAX_SIZE) to the front, at least this much is free for reading. */
+const READ_MIN = 1 << 20;
+
+export class FileChunker {
+  readonly #buf = Buffer.allocUnsafeSlow(MAX_SIZE + READ_MIN);
+  readonly #sealedHere = new Set<string>();
+  #known: KnownBlobs | undefined;
+  #chunker: Chunker | undefined;
+
+  constructor(
+    private readonly seal: Seal,
+    private readonly post: (parts: FilePart[], transfer: ArrayBuffer[]) => void,
+  ) {}
+
+  /** Processes every file of the task; failures of single files are reported in their parts. */
+  run(task: FileTask): void {
+    if (this.#known?.buffer !== task.known) this.#known = KnownBlobs.attach(task.known);
+    if (this.#chunker?.pol !== task.pol) this.#chunker = new Chunker(task.pol);
+    const budget = new Int32Array(task.budget);
+    let parts: FilePart[] = [];
+    let transfer: ArrayBuffer[] = [];
+    let pending = 0;
+    const flush = (): void => {
+      if (parts.length === 0) return;
+      this.post(parts, transfer);
+      parts = [];
+      transfer = [];
+      pending = 0;
+    };
+    task.paths.forEach((p, file) => {
+      let chunks: ChunkOut[] = [];
+      const onChunk = (c: ChunkOut): void => {
+        chunks.push(c);
+        if (!c.sealed) return;
+        transfer.push(c.sealed.buffer as ArrayBuffer);
+        pending += c.sealed.length;
+        // Waiting for the main thread makes sense only once it has everything sealed here.
+        reserve(budget, c.sealed.length, task.budgetLimit, () => {
+          parts.push({ file, chunks });
+          chunks = [];
+          flush();
+        });
+        if (pending >= PART_BYTES) {
+          parts.push({ file, chunks });
+          chunks = [];
+          flush();
+        }
+      };
+      let end: FilePart['end'];
+      try {
+        end = { size: this.#chunkFile(p, task.compress, onChunk) };
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        end = { error: { code: err.code, message: err.message } };
+      }
+      parts.push({ file, chunks, end });
+    });
+    flush();
+  }
+
+  #chunkFile(p: Uint8Array, compress: boolean, onChunk: (c: ChunkOut) => void): number {
+    const fd = openNoAtime(p);
+    const buf = this.#buf;
+    const chunker = this.#chunker!;
+    chunker.reset();
+    let start = 0; // first byte of the current chunk
+    let scanned = 0;
+    let filled = 0;
+    let total = 0;
+    try {
+      for (;;) {
+        const n = readSync(fd, buf, filled, buf.length - filled, null);
+        filled += n;
+        total += n;
+        while (scanned < filled) {
+          const cut = chunker.scan(buf, scanned, filled);
+          if (cut < 0) {
+            scanned = filled;
+            break;
+          }
+          onChunk(this.#chunk(buf.subarray(start, cut), compress));
+          start = scanned = cut;
+        }
+        if (n === 0) {
+          if (start < filled) onChunk(this.#chunk(buf.subarray(start, filled), compress));
+          chunker.reset();
+          return total;
+        }
+        if (filled === buf.length) {
+          // The current chunk is shorter than MAX_SIZE: moving it to the front frees READ_MIN or more.
+          buf.copyWithin(0, start, filled);
+          filled -= start;
+          scanned -= start;
+          start = 0;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #chunk(data: Uint8Array, compress: boolean): ChunkOut {
+    const digest = createHash('sha256').update(data).digest();
+    const id = digest.toString('hex');
+    if (this.#known!.has(digest) || this.#sealedHere.has(id)) return { id, length: data.length };
+    const r = this.seal(data, compress);
+    this.#sealedHere.add(id);
+    return r.uncompressedLength === undefined
+      ? { id, length: data.length, sealed: r.sealed }
+      : { id, length: data.length, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
+  }
+}
+
+/**
+ * Counts n bytes against the shared budget, waiting while it is used up (never for the first
+ * bytes). Before the first wait, handOver() posts what this worker holds: the main thread can
+ * only release bytes it has received.
+ */
+function reserve(budget: Int32Array, n: number, limit: number, handOver: () => void): void {
+  let handedOver = false;
+  for (;;) {
+    const used = Atomics.load(budget, 0);
+    if (used === 0 || used + n <= limit) {
+      if (Atomics.compareExchange(budget, 0, used, used + n) === used) return;
+      continue;
+    }
+    if (!handedOver) {
+      handOver();
+      handedOver = true;
+      continue;
+    }
+    Atomics.wait(budget, 0, used, BUDGET_WAIT_MS);
+  }
+}
+
+/** Returns n bytes to the budget (main thread, once they are in a pack file or dropped). */
+export function releaseBudget(budget: Int32Array, n: number): void {
+  if (n <= 0) return;
+  Atomics.sub(budget, 0, n);
+  Atomics.notify(budget, 0);
+}
+
+/** Opens without updating atime (as restic); O_NOATIME needs ownership or CAP_FOWNER. */
+function openNoAtime(p: Uint8Array): number {
+  const b = Buffer.from(p.buffer, p.byteOffset, p.length);
+  try {
+    return openSync(b, fsc.O_RDONLY | (fsc.O_NOATIME ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPERM') return openSync(b, fsc.O_RDONLY);
+    throw e;
+  }
+}

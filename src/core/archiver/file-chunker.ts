@@ -48,6 +48,8 @@ export type Seal = (data: Uint8Array, compress: boolean) => { sealed: Uint8Array
 /** Parts are posted once this many sealed bytes wait, or at the end of the task. */
 const PART_BYTES = 4 << 20;
 const BUDGET_WAIT_MS = 50;
+/** Ids this worker sealed in this run, remembered so a duplicate is not sealed again. */
+const SEALED_HERE_MAX = 65_536;
 
 /** After moving a partial chunk (< MAX_SIZE) to the front, at least this much is free for reading. */
 const READ_MIN = 1 << 20;
@@ -155,6 +157,9 @@ export class FileChunker {
     const id = digest.toString('hex');
     if (this.#known!.has(digest) || this.#sealedHere.has(id)) return { id, length: data.length };
     const r = this.seal(data, compress);
+    // Only a hint (the main thread deduplicates for certain): bounded, not one entry per blob
+    // of a multi-terabyte first backup.
+    if (this.#sealedHere.size >= SEALED_HERE_MAX) this.#sealedHere.clear();
     this.#sealedHere.add(id);
     return r.uncompressedLength === undefined
       ? { id, length: data.length, sealed: r.sealed }

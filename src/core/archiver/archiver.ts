@@ -133,7 +133,8 @@ export class Archiver {
       }
       parentId = await this.chooseParent(paths, host);
       const parentTree = parentId ? (await this.repo.loadSnapshot(parentId)).tree : undefined;
-      if (o.scanTotals) this.totals = await this.scan(paths);
+      // Totals for progress and ETA are counted alongside the walk, not before it.
+      if (o.scanTotals) this.scanTotals(paths);
       const root: VDir = { children: new Map(), target: false };
       for (const p of paths) {
         let d = root;
@@ -195,31 +196,60 @@ export class Archiver {
     return best;
   }
 
-  private async scan(paths: string[]): Promise<{ files: number; bytes: number }> {
+  /**
+   * Counts files and bytes below `paths` in the background, one directory per turn of the event
+   * loop, with the native scan; `totals` is set when the count is complete. Excluded paths are
+   * left out as the walk leaves them out.
+   */
+  private scanTotals(paths: string[]): void {
     const t = { files: 0, bytes: 0 };
-    const walk = async (p: string): Promise<void> => {
-      if (this.opts.exclude?.excludes(p)) return;
-      let st;
+    const stack: Buffer[] = [];
+    for (const p of [...paths].reverse()) {
+      if (this.opts.exclude?.excludes(p)) continue;
       try {
-        st = await fsp.lstat(p);
+        const st = lstatSync(p);
+        if (st.isDirectory()) stack.push(Buffer.from(p));
+        else {
+          t.files++;
+          if (st.isFile()) t.bytes += st.size;
+        }
       } catch {
-        return;
+        // the walk reports it
       }
-      if (st.isDirectory()) {
-        let names: string[] = [];
-        try {
-          names = await fsp.readdir(p);
-        } catch {
+    }
+    // Slices of about 5 ms between turns of the event loop: the walk goes on meanwhile, and the
+    // count still finishes early enough to give an ETA.
+    const step = (): void => {
+      const until = performance.now() + 5;
+      while (performance.now() < until) {
+        const dir = stack.pop();
+        if (dir === undefined) {
+          this.totals = t;
           return;
         }
-        for (const n of names) await walk(path.join(p, n));
-      } else {
-        t.files++;
-        if (st.isFile()) t.bytes += st.size;
+        let entries: ScanEntry[] = [];
+        try {
+          entries = scanDir(dir);
+        } catch {
+          // the walk reports it
+        }
+        const sep = Buffer.from(dir.length === 1 ? '' : '/');
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const { name, entry } = entries[i]!;
+          if (entry instanceof Error) continue;
+          const abs = Buffer.concat([dir, sep, name]);
+          if (this.opts.exclude?.excludes(abs.toString('utf8'))) continue;
+          const type = entry.st.mode & 0o170000n;
+          if (type === 0o040000n) stack.push(abs);
+          else {
+            t.files++;
+            if (type === 0o100000n) t.bytes += Number(entry.st.size);
+          }
+        }
       }
+      setImmediate(step).unref();
     };
-    for (const p of paths) await walk(p);
-    return t;
+    setImmediate(step).unref();
   }
 
   private emit(force = false): void {

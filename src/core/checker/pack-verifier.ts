@@ -86,7 +86,9 @@ export class PackVerifier {
     const fd = openSync(p, 'r');
     try {
       const size = fstatSync(fd).size;
-      if (size > this.#buf.length) this.#buf = Buffer.allocUnsafeSlow(size);
+      // Grow with room to spare: packs run a little over their target size, and every new
+      // buffer is fresh memory the old one's garbage sits beside until a collection.
+      if (size > this.#buf.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(size, this.#buf.length + (8 << 20)));
       const buf = this.#buf.subarray(0, size);
       let got = 0;
       while (got < size) {

@@ -12,7 +12,7 @@
  *   files are opened with O_NOFOLLOW; so no symlink, restored or pre-existing, redirects a write.
  * - every blob is verified against its id before a byte of it is written.
  */
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { close, closeSync, openSync, promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { LifeboatError } from '../errors.ts';
 import type { Id, TreeId } from '../ids.ts';
@@ -341,7 +341,7 @@ export class Restorer {
   private async restoreFilesLocal(packPath: (id: string) => string): Promise<void> {
     const pool = this.getPool();
     const running = new Set<Promise<void>>();
-    let batch: { job: FileJob; fh: fsp.FileHandle; size: number; blobs: RestoreBlob[] }[] = [];
+    let batch: { job: FileJob; fd: number; size: number; blobs: RestoreBlob[] }[] = [];
     let batchBytes = 0;
     const send = async (): Promise<void> => {
       const b = batch;
@@ -353,7 +353,7 @@ export class Restorer {
       const finish = async (i: number, error: string | undefined): Promise<void> => {
         const f = b[i]!;
         ended.add(i);
-        await f.fh.close().catch(() => {});
+        await new Promise<void>((r) => close(f.fd, () => r()));
         if (error === undefined) {
           await this.meta(f.job.abs, f.job.node);
           this.doneFiles++;
@@ -374,7 +374,7 @@ export class Restorer {
         this.emit();
       };
       const job = pool
-        .run({ kind: 'writeFiles', files: b.map((f) => ({ fd: f.fh.fd, size: f.size, blobs: f.blobs })) }, [], onPart)
+        .run({ kind: 'writeFiles', files: b.map((f) => ({ fd: f.fd, size: f.size, blobs: f.blobs })) }, [], onPart)
         .catch((e: unknown) => {
           for (let i = 0; i < b.length; i++) if (!ended.has(i)) finishing.push(finish(i, (e as Error).message));
         })
@@ -399,16 +399,18 @@ export class Restorer {
         blobs.push({ id, pack: packPath(loc.packId), offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, at: offset });
         offset += loc.uncompressedLength ?? loc.length - 32;
       }
-      let fh: fsp.FileHandle;
+      let fd: number;
       try {
-        fh = await fsp.open(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+        // Synchronous: this thread has nothing else to do, and a thread-pool round trip per
+        // file would leave the workers waiting for their next batch.
+        fd = openSync(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
       } catch (e) {
         this.report(job.rel, (e as Error).message);
         this.failed.add(job.abs);
         continue;
       }
       if (missing) {
-        await fh.close();
+        closeSync(fd);
         this.report(job.rel, missing);
         this.failed.add(job.abs);
         await fsp.rm(job.abs, { force: true }).catch(() => {});
@@ -416,11 +418,11 @@ export class Restorer {
       }
       if (offset >= LARGE_FILE) {
         await send();
-        batch.push({ job, fh, size: offset, blobs });
+        batch.push({ job, fd, size: offset, blobs });
         await send();
         continue;
       }
-      batch.push({ job, fh, size: offset, blobs });
+      batch.push({ job, fd, size: offset, blobs });
       batchBytes += offset;
       if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
     }

@@ -42,6 +42,8 @@ interface SourceCommon {
   readonly destinations: readonly string[];
   /** Default false. A sensitive source must never go to a mirror. */
   readonly sensitive: boolean;
+  /** Absolute, normalised; undefined: drills do not decrypt age or SOPS files. */
+  readonly age_identity: string | undefined;
   /** Default []. */
   readonly tags: readonly string[];
 }

@@ -13,7 +13,7 @@
  *   and hold valid patterns.
  * - policy (rules.ts): warnings with stable codes on a valid config (two independent
  *   destinations for critical/high sources, no sensitive data on mirrors, unused destinations,
- *   overlapping sources).
+ *   overlapping sources, an age identity file that is not there).
  * load-config.ts runs the steps; config.ts defines the Config; problem.ts the Problem and its
  * one-line form; suggest.ts the "did you mean". Frequencies, OnCalendar expressions and
  * durations: calendar.ts. The starter file: starter.ts.

@@ -72,8 +72,12 @@ export async function parseConfigText(text: string, fileName: string, deps: Conf
   await validate(data, { files: deps, report, reportElsewhere: (p) => problems.push(p) });
 
   const sorted = sortProblems(dedupe(problems), fileName);
-  const warnings = sorted.length === 0 ? policyWarnings(config, deps).map((w) => locateWarning(w, fileName, yaml.locate)) : [];
-  return { config, problems: sorted, warnings };
+  if (sorted.length > 0) return { config, problems: sorted, warnings: [] };
+  // Policy is synchronous; the files it asks about are looked up first, through `exists`.
+  const identities = [...new Set(config.sources.flatMap((s) => s.age_identity ?? []))];
+  const found = new Map(await Promise.all(identities.map(async (p) => [p, await deps.exists(p)] as const)));
+  const policy = { deviceOf: deps.deviceOf, fileExists: (p: string) => found.get(p) ?? true };
+  return { config, problems: sorted, warnings: policyWarnings(config, policy).map((w) => locateWarning(w, fileName, yaml.locate)) };
 }
 
 /**

@@ -160,6 +160,19 @@ describe('normalise: sources', () => {
     assert.deepEqual(codes(guards.problems), ['sources.s.min_files CONFLICT', 'sources.s.exclude CONFLICT']);
   });
 
+  it('takes age_identity as an absolute path, on a paths or a command source', async () => {
+    const paths = await source('paths: [/etc/sops]\npriority: critical\nfrequency: daily\ndestinations: [d]\nage_identity: /var/lib/sops-nix//key.txt');
+    assert.deepEqual(paths.problems, []);
+    assert.equal(paths.s?.age_identity, '/var/lib/sops-nix/key.txt');
+    const cmd = await source('command: [tar, c, /etc/age]\nfilename: age.tar\npriority: low\nfrequency: daily\ndestinations: [d]\nage_identity: /root/key.txt');
+    assert.equal(cmd.s?.age_identity, '/root/key.txt');
+    const none = await source('paths: [/a]\npriority: low\nfrequency: daily\ndestinations: [d]');
+    assert.equal(none.s?.age_identity, undefined);
+    const relative = await source('paths: [/a]\npriority: low\nfrequency: daily\ndestinations: [d]\nage_identity: key.txt');
+    assert.deepEqual(codes(relative.problems), ['sources.s.age_identity BAD_VALUE']);
+    assert.match(relative.problems[0]?.message ?? '', /must be an absolute path/);
+  });
+
   it('refuses empty commands, bad file names and bad tags', async () => {
     const { problems } = await source("command: '  '\nfilename: a/b\npriority: low\nfrequency: daily\ndestinations: [d]\ntags: ['a,b']");
     assert.deepEqual(codes(problems), ['sources.s.command BAD_VALUE', 'sources.s.filename BAD_VALUE', 'sources.s.tags.0 BAD_VALUE']);

@@ -88,6 +88,7 @@ function normaliseSource(name: string, raw: unknown, report: Report): Source | u
     frequency,
     destinations: [...new Set(s.destinations)],
     sensitive: s.sensitive ?? false,
+    age_identity: s.age_identity === undefined ? undefined : normalisePath(s.age_identity),
     tags: s.tags ?? [],
   };
   if (s.paths !== undefined && !has('command')) {

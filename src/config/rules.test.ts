@@ -155,6 +155,36 @@ describe('policyWarnings', () => {
   });
 });
 
+describe('policyWarnings: age identities', () => {
+  const secrets = src('secrets', 'paths: [/etc/sops]\npriority: critical\nsensitive: true\nfrequency: daily\ndestinations: [usb-a, nas]\nage_identity: /var/lib/sops-nix/key.txt');
+
+  it('AGE_IDENTITY_MISSING: an age_identity file that does not exist (a warning: backups do not need it)', async () => {
+    const c = await config(keepAllUsed + secrets);
+    const warnings = policyWarnings(c, { fileExists: (p) => p !== '/var/lib/sops-nix/key.txt' });
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.level, w.path, w.sources]),
+      [['AGE_IDENTITY_MISSING', 'warn', 'sources.secrets.age_identity', ['secrets']]],
+    );
+    assert.match(warnings[0]?.message ?? '', /^age identity \/var\/lib\/sops-nix\/key\.txt of source "secrets" does not exist/);
+  });
+
+  it('says nothing when the file exists, or when no one can look', async () => {
+    const c = await config(keepAllUsed + secrets);
+    assert.deepEqual(policyWarnings(c, { fileExists: () => true }), []);
+    assert.deepEqual(policyWarnings(c), []);
+  });
+
+  it('the loader looks the file up through its exists and places the warning at the line', async () => {
+    const text = `${DESTINATIONS}sources:\n${keepAllUsed}${secrets}`;
+    const r = await parseConfigText(text, 'c.yaml', { ...deps, exists: async (p: string) => p !== '/var/lib/sops-nix/key.txt' });
+    assert.deepEqual(r.problems, []);
+    const w = r.warnings.find((x) => x.code === 'AGE_IDENTITY_MISSING');
+    const line = text.split('\n').findIndex((l) => l.includes('age_identity:')) + 1;
+    assert.equal(w?.location?.line, line);
+    assert.deepEqual(r.warnings.map((x) => x.code), ['AGE_IDENTITY_MISSING']);
+  });
+});
+
 describe('sameDevice', () => {
   it('keeps rotation drives apart: different labels at one mountpoint are different drives', async () => {
     const c = await config(keepAllUsed);

@@ -8,6 +8,9 @@
  * - UNUSED_DESTINATION (warn): no source goes to a destination.
  * - OVERLAPPING_SOURCES (warn): one source's path is inside (or equal to) another's, so its
  *   files are stored twice; not when the outer source's own `exclude` patterns skip it.
+ * - AGE_IDENTITY_MISSING (warn): a source's age_identity file does not exist (judged only when
+ *   `fileExists` is given). Backups do not need it; the source's drills will fail until it is
+ *   there, so a warning, not an error.
  *
  * Independence: `deviceOf` (when it knows both destinations, e.g. from a mounted drive's
  * device id) decides. Otherwise two destinations are one device when they are usb drives with
@@ -20,7 +23,7 @@ import type { Config, Destination, PathsSource, Source } from './config.ts';
 import { isInside } from './normalise.ts';
 import type { Position } from './parse.ts';
 
-export type PolicyCode = 'TOO_FEW_DESTINATIONS' | 'SAME_DEVICE' | 'SENSITIVE_TO_MIRROR' | 'UNUSED_DESTINATION' | 'OVERLAPPING_SOURCES';
+export type PolicyCode = 'TOO_FEW_DESTINATIONS' | 'SAME_DEVICE' | 'SENSITIVE_TO_MIRROR' | 'UNUSED_DESTINATION' | 'OVERLAPPING_SOURCES' | 'AGE_IDENTITY_MISSING';
 
 export interface PolicyWarning {
   readonly code: PolicyCode;
@@ -39,6 +42,8 @@ export interface PolicyWarning {
 export interface PolicyOptions {
   /** A device identity per destination name (e.g. "8:17" or a filesystem UUID); undefined: unknown. */
   readonly deviceOf?: (destination: string) => string | undefined;
+  /** Whether a file exists (age identities); undefined: not judged. */
+  readonly fileExists?: (path: string) => boolean;
 }
 
 const NEEDS_TWO = new Set(['critical', 'high']);
@@ -65,6 +70,17 @@ export function policyWarnings(config: Config, options: PolicyOptions = {}): Pol
           destinations: [name],
           path: `sources.${source.name}.destinations.${i}`,
         });
+      });
+    }
+    if (source.age_identity !== undefined && options.fileExists?.(source.age_identity) === false) {
+      warn({
+        code: 'AGE_IDENTITY_MISSING',
+        level: 'warn',
+        message: `age identity ${source.age_identity} of source "${source.name}" does not exist, so its drills cannot decrypt its age and SOPS files`,
+        hint: 'point it at the key file age-keygen wrote (with sops-nix often /var/lib/sops-nix/key.txt), or remove age_identity',
+        sources: [source.name],
+        destinations: [],
+        path: `sources.${source.name}.age_identity`,
       });
     }
   }

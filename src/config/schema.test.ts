@@ -98,7 +98,7 @@ describe('configJsonSchema', () => {
     const source = at(schema, 'properties', 'sources', 'additionalProperties');
     assert.deepEqual(Object.keys(at(source, 'properties')), [
       'paths', 'command', 'filename', 'priority', 'frequency', 'destinations', 'exclude', 'exclude_from',
-      'sensitive', 'must_be_mountpoint', 'min_files', 'tags',
+      'sensitive', 'age_identity', 'must_be_mountpoint', 'min_files', 'tags',
     ]);
     assert.deepEqual(source.required, ['priority', 'frequency', 'destinations']);
     assert.deepEqual(at(source, 'properties', 'priority', 'enum'), ['critical', 'high', 'medium', 'low']);

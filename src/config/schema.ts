@@ -108,6 +108,9 @@ export const SourceSchema = z
       .optional()
       .meta({ description: 'restic exclude files (one pattern a line, $VAR expanded); each must exist' }),
     sensitive: z.boolean().optional().meta({ description: 'Never store unencrypted (no mirror destinations); default false' }),
+    age_identity: absolutePath(
+      'An age identity file (as age-keygen writes it: AGE-SECRET-KEY-1... lines, # comments). Drills decrypt the age and SOPS files of this source with it, to prove the key still opens them',
+    ).optional(),
     must_be_mountpoint: z.boolean().optional().meta({ description: 'Refuse to back up a path that is not a mounted filesystem; default false' }),
     min_files: z.number().int().min(0).optional().meta({ description: 'Refuse to back up fewer files than this (an empty, unmounted dir); default 0' }),
     tags: z.array(tag).optional().meta({ description: 'Extra snapshot tags' }),

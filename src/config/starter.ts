@@ -70,7 +70,7 @@ function sourceEntries(exists: (path: string) => boolean): Entry[] {
       name: 'secrets',
       probe: '/etc/sops',
       comment: 'SOPS/age secrets: critical, and only ever stored encrypted (never on a mirror).',
-      body: ['paths: [/etc/sops]', 'priority: critical', 'sensitive: true', 'frequency: daily', TWO],
+      body: ['paths: [/etc/sops]', 'priority: critical', 'sensitive: true', 'frequency: daily', TWO, '# age_identity: /var/lib/sops-nix/key.txt   # drills then prove this key decrypts them'],
     },
     {
       name: 'samba-share',

@@ -96,6 +96,19 @@ export async function resticSnapshots(repo: string, passwordFile: string, tag?: 
   return (JSON.parse(r.stdout) as ResticSnapshot[]).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
 }
 
+/** lifeboat.yaml text: one local repository destination named `repo`, then `sources` (YAML lines under `sources:`). */
+export function localRepoConfig(o: { readonly stateDir: string; readonly hostname: string; readonly repo: string; readonly passwordFile: string; readonly sources: string }): string {
+  return `state_dir: ${o.stateDir}
+hostname: ${o.hostname}
+destinations:
+  repo:
+    kind: local
+    path: ${o.repo}
+    password_file: ${o.passwordFile}
+sources:
+${o.sources}`;
+}
+
 /** One temp root per test file; everything a test makes lives below it. */
 export class Scratch {
   private constructor(readonly dir: string) {}

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jsonLines, lifeboat, requireTools, restic, resticSnapshots, run, Scratch, show } from './harness.ts';
+import { jsonLines, lifeboat, localRepoConfig, requireTools, restic, resticSnapshots, run, Scratch, show } from './harness.ts';
 
 /** The newest Debian PostgreSQL server binaries, or a failure saying how to get them. */
 function pgBin(): string {
@@ -64,15 +64,12 @@ describe('PostgreSQL drill of a command source', () => {
     config = s.path('lifeboat.yaml');
     await fsp.writeFile(
       config,
-      `state_dir: ${s.path('state')}
-hostname: pg-host
-destinations:
-  repo:
-    kind: local
-    path: ${repo}
-    password_file: ${passwordFile}
-sources:
-  db:
+      localRepoConfig({
+        stateDir: s.path('state'),
+        hostname: 'pg-host',
+        repo,
+        passwordFile,
+        sources: `  db:
     command: ["runuser", "-u", "postgres", "--", "pg_dumpall", "-h", "${sock}", "-p", "${port}", "--clean"]
     filename: db.sql
     priority: high
@@ -85,6 +82,7 @@ sources:
     frequency: daily
     destinations: [repo]
 `,
+      }),
     );
     const enroll = await lifeboat(config, ['drive', 'enroll', 'repo']);
     assert.equal(enroll.code, 0, show(enroll));

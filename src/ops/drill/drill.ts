@@ -8,8 +8,9 @@
  * verified against the blob ids on the way; a restored file whose live original still has the
  * snapshot's size and mtime must also equal the live file. A rotating `check
  * --read-data-subset n/rotation` re-reads a slice of the packs. Application drills: a
- * PostgreSQL dump is loaded into a throwaway server and queried. A passed drill tags the
- * snapshot `verified` (the last-known-good copy retention never drops).
+ * PostgreSQL dump is loaded into a throwaway server and queried (postgres-drill.ts); with an
+ * `age_identity`, age and SOPS files are decrypted with it (age-drill.ts). A passed drill tags
+ * the snapshot `verified` (the last-known-good copy retention never drops).
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -17,11 +18,10 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
-import { decodeTree, type TreeNode } from '../../core/format/tree.ts';
 import { check } from '../../core/checker/checker.ts';
 import { addSnapshotTags } from '../../core/repository/snapshot-tags.ts';
 import { toUnixNs } from '../../core/format/go-time.ts';
-import type { Id, SnapshotId, TreeId } from '../../core/ids.ts';
+import type { SnapshotId, TreeId } from '../../core/ids.ts';
 import type { Config, Destination, Source } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
@@ -29,13 +29,12 @@ import { deviceView, sourceTag } from '../jobs/cell-context.ts';
 import { destinationPassword } from '../jobs/destination-password.ts';
 import { selectCells } from '../jobs/run-coverage.ts';
 import { postgresDrill } from './postgres-drill.ts';
+import { ageDrill, isAgeName } from './age-drill.ts';
+import { listFiles, restoreFile, type DrillFinding, type FileEntry } from './snapshot-files.ts';
+
+export type { DrillFinding } from './snapshot-files.ts';
 
 export const VERIFIED_TAG = 'verified';
-
-export interface DrillFinding {
-  readonly path: string;
-  readonly problem: string;
-}
 
 export interface DrillResult {
   readonly source: string;
@@ -51,45 +50,6 @@ export interface DrillResult {
   readonly findings: readonly DrillFinding[];
   readonly app?: string | undefined;
   readonly why?: string | undefined;
-}
-
-interface FileEntry {
-  readonly path: string;
-  readonly node: TreeNode;
-}
-
-async function listFiles(repo: Repository, tree: TreeId, dir: string, out: FileEntry[], findings: DrillFinding[]): Promise<void> {
-  let nodes: TreeNode[];
-  try {
-    nodes = decodeTree(await repo.loadBlob('tree', tree));
-  } catch (e) {
-    findings.push({ path: dir, problem: `directory cannot be read from the backup: ${(e as Error).message}` });
-    return;
-  }
-  for (const n of nodes) {
-    const p = (dir === '/' ? '/' : dir + '/') + n.name.toString('utf8');
-    if (n.type === 'file') out.push({ path: p, node: n });
-    else if (n.type === 'dir' && n.subtree) await listFiles(repo, n.subtree as TreeId, p, out, findings);
-  }
-}
-
-/** Restores one file's content to `dest`, verifying every blob; returns sha256 and size. */
-async function restoreFile(repo: Repository, node: TreeNode, dest: string): Promise<{ sha: string; size: number }> {
-  const h = createHash('sha256');
-  const fh = await fsp.open(dest, 'w', 0o600);
-  let size = 0;
-  try {
-    for (const id of node.content ?? []) {
-      const data = await repo.loadBlob('data', id as Id);
-      h.update(data);
-      await fh.write(data);
-      size += data.length;
-    }
-  } finally {
-    await fh.close();
-  }
-  if (BigInt(size) !== node.size) throw new Error(`restored ${size} bytes, the snapshot says ${node.size}`);
-  return { sha: h.digest('hex'), size };
 }
 
 async function liveMatches(entry: FileEntry, restoredSha: string): Promise<string | undefined> {
@@ -190,17 +150,35 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
       const what = `${e.kind} ${e.id.slice(0, 8)}`;
       findings.push({ path: what, problem: e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message });
     }
-    let app: string | undefined;
+    const apps: string[] = [];
     if (source.kind === 'command' && /pg_dump/.test(source.command.text) && findings.length === 0) {
       const dump = files.find((f) => f.path === '/' + source.filename);
       if (dump) {
         const dest = path.join(scratch, 'dump.sql');
         await restoreFile(repo, dump.node, dest);
         const pg = await postgresDrill(dest);
-        app = pg.summary;
+        apps.push(pg.summary);
         if (!pg.ok) findings.push({ path: '/' + source.filename, problem: `PostgreSQL drill failed: ${pg.summary}` });
       }
     }
+    if (source.age_identity !== undefined) {
+      const age = await ageDrill({
+        identity: source.age_identity,
+        files,
+        startAt: sample[0]?.path,
+        full: opts.full === true,
+        rotation,
+        scratch,
+        skip: new Set(findings.map((f) => f.path)),
+        restore: (f, dest) => restoreFile(repo, f.node, dest),
+      });
+      apps.push(age.summary);
+      findings.push(...age.findings);
+    } else if (source.sensitive) {
+      const named = files.filter((f) => isAgeName(f.path)).length;
+      if (named > 0) apps.push(`age: ${named} *.age file${named === 1 ? '' : 's'} not decryption-tested (no age_identity)`);
+    }
+    const app = apps.length > 0 ? apps.join('; ') : undefined;
     const ok = findings.length === 0;
     // Tagging rewrites the snapshot under a new id (as `restic tag`); report the one that exists.
     let snapshotId: string = latest.id;

@@ -138,18 +138,8 @@ export function seededBytes(seed: string, length: number): Buffer {
   return Buffer.concat([c.update(Buffer.alloc(length)), c.final()]);
 }
 
-/** xorshift32, for deterministic choices (delays, sizes, positions). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
+/** xorshift32 in [0, 1), for deterministic choices (delays, sizes, positions). */
+export { xorshift32Unit as prng } from '../support/prng.ts';
 
 /**
  * A multi-file tree of about `totalBytes` (random, so incompressible and undeduplicated):

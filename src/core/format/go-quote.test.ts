@@ -3,18 +3,7 @@ import assert from 'node:assert/strict';
 import { LifeboatError } from '../errors.ts';
 import { decodeRune, goQuote, goUnquote, isGoPrint, isValidUtf8 } from './go-quote.ts';
 import { decodePrintTable, encodePrintTable, GO119_PRINT_TABLE } from './go-print-table.ts';
-
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../../../test/support/prng.ts';
 
 const q = (s: string | Buffer): string => goQuote(typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
 

@@ -4,18 +4,7 @@ import { LifeboatError } from '../errors.ts';
 import type { BlobId, Id, PackId } from '../ids.ts';
 import { decodeIndex, encodeIndex } from './index-file.ts';
 import type { PackedBlob } from './pack.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 const hex = (c: string) => c.repeat(64) as Id;
 const P1 = hex('1') as PackId;

@@ -19,18 +19,7 @@ import {
   type BlobType,
   type PackedBlob,
 } from './pack.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 function bytes(rnd: () => number, n: number, compressible = false): Buffer {
   const b = Buffer.alloc(n);

@@ -17,19 +17,7 @@ import { MasterIndex } from '../repository/master-index.ts';
 import { decodeIndex, encodeIndex, type IndexPack } from './index-file.ts';
 import { PACK_HEADER_READ_HINT, PackWriter, expectedPackSize, openBlob, packTailSize, parsePackHeader, type PackedBlob } from './pack.ts';
 import { decodeUnpacked, encodeUnpacked } from './unpacked.ts';
-
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 function makeTree(dir: string, seed: number): void {
   const rnd = prng(seed);

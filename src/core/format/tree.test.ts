@@ -4,21 +4,11 @@ import { LifeboatError } from '../errors.ts';
 import { hashId, type Id } from '../ids.ts';
 import { parseRfc3339Nano, ZERO_TIME } from './go-time.ts';
 import { decodeTree, displayName, encodeTree, treeOrderProblem, unsafeNodeName, type TreeNode } from './tree.ts';
+import { mulberry32 as prng } from '../../../test/support/prng.ts';
 
 const malformed = (e: unknown): boolean => e instanceof LifeboatError && e.code === 'MALFORMED';
 const ID_A = hashId(Buffer.from('a'));
 const ID_B = hashId(Buffer.from('b'));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function node(name: string | Buffer, over: Partial<TreeNode> = {}): TreeNode {
   return {

@@ -5,18 +5,7 @@ import { open, randomKey, seal } from '../crypto/crypto.ts';
 import { LifeboatError } from '../errors.ts';
 import { hashId } from '../ids.ts';
 import { decodeUnpacked, encodeUnpacked } from './unpacked.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 function assertLifeboat(fn: () => unknown, code: string, message?: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof LifeboatError && e.code === code && (!message || message.test(e.message)));

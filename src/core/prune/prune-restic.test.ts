@@ -29,6 +29,7 @@ import { planForget } from '../retention/plan-forget.ts';
 import { executePrune } from './execute-prune.ts';
 import { forget } from './forget.ts';
 import { planPrune } from './plan-prune.ts';
+import { xorshift32Unit as prng } from '../../../test/support/prng.ts';
 
 const PASSWORD = 'prune oracle password';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -51,18 +52,6 @@ const remaining = new Map<string, number>();
 function seeded(seed: string, n: number): Buffer {
   const c = createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16));
   return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
 }
 
 /** Version v of the source: 12 binary files, 3 rewritten per version, one file added and one dropped, text notes. */

@@ -5,18 +5,7 @@ import { LifeboatError } from '../errors.ts';
 import type { BlobId, IndexId, PackId } from '../ids.ts';
 import { expectedPackSize, type BlobType, type PackedBlob } from '../format/pack.ts';
 import { MasterIndex, type BlobLocation } from './master-index.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 const idOf = (s: string) => createHash('sha256').update(s).digest('hex');
 const blobId = (n: number) => idOf(`blob ${n}`) as BlobId;

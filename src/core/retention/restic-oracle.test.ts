@@ -17,6 +17,7 @@ import { encodeSnapshot } from '../format/snapshot.ts';
 import type { Id } from '../ids.ts';
 import { planForget } from './plan-forget.ts';
 import type { ForgetPolicy } from './forget-policy.ts';
+import { xorshift32Unit as prng } from '../../../test/support/prng.ts';
 
 const PASSWORD = 'retention oracle';
 let tmp: string;
@@ -27,18 +28,6 @@ function restic(...args: string[]): string {
   const r = spawnSync('restic', ['-r', repoDir, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `restic ${args.join(' ')} exited ${r.status}\n${r.stderr}`);
   return r.stdout;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
 }
 
 const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, '0');

@@ -10,7 +10,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { LIFEBOAT, cell, cleanEnv, lifeboat, listTree, mountDevice, requireEnvironment, restic, resticSnapshots, runLines, scratch, seededBytes } from './harness.ts';
+import { LIFEBOAT, cell, cleanEnv, lifeboat, listTree, mountDevice, requireEnvironment, restic, resticSnapshots, runLines, scratch, seededBytes, writeUsbCellConfig, enroll } from './harness.ts';
 
 describe('a drive pulled in the middle of a run', () => {
   let drive: TestDrive;
@@ -30,26 +30,8 @@ describe('a drive pulled in the middle of a run', () => {
     const media = path.join(dir, 'media');
     await fsp.mkdir(media);
     for (let i = 0; i < 8; i++) await fsp.writeFile(path.join(media, `clip-${i}.mkv`), seededBytes(500 + i, 10 << 20));
-    config = path.join(dir, 'lifeboat.yaml');
-    await fsp.writeFile(
-      config,
-      `state_dir: ${dir}/state
-destinations:
-  usb:
-    kind: usb
-    label: ${drive.label}
-    mountpoint: ${mp}
-    password_file: ${passwordFile}
-sources:
-  media:
-    paths: [${media}]
-    priority: low
-    frequency: weekly
-    destinations: [usb]
-`,
-    );
-    const e = await lifeboat(config, ['drive', 'enroll', 'usb']);
-    assert.equal(e.code, 0, e.stderr);
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'usb', label: drive.label, mountpoint: mp, source: 'media', paths: [media], priority: 'low', frequency: 'weekly' });
+    await enroll(config, 'usb');
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { cell, lifeboat, listTree, requireEnvironment, restic, resticSnapshots, runLines, scratch, seededBytes, statusJson } from './harness.ts';
+import { cell, lifeboat, listTree, requireEnvironment, restic, resticSnapshots, runLines, scratch, seededBytes, statusJson, writeUsbCellConfig, enroll } from './harness.ts';
 
 describe('a destination without room for the run', () => {
   let drive: TestDrive;
@@ -29,26 +29,8 @@ describe('a destination without room for the run', () => {
     await fsp.mkdir(media);
     // 30 MiB that neither compresses nor deduplicates.
     for (let i = 0; i < 3; i++) await fsp.writeFile(path.join(media, `clip-${i}.mkv`), seededBytes(1000 + i, 10 << 20));
-    config = path.join(dir, 'lifeboat.yaml');
-    await fsp.writeFile(
-      config,
-      `state_dir: ${dir}/state
-destinations:
-  small:
-    kind: usb
-    label: ${drive.label}
-    mountpoint: ${mp}
-    password_file: ${passwordFile}
-sources:
-  media:
-    paths: [${media}]
-    priority: low
-    frequency: weekly
-    destinations: [small]
-`,
-    );
-    const e = await lifeboat(config, ['drive', 'enroll', 'small']);
-    assert.equal(e.code, 0, e.stderr);
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'small', label: drive.label, mountpoint: mp, source: 'media', paths: [media], priority: 'low', frequency: 'weekly' });
+    await enroll(config, 'small');
   });
 
   after(async () => {

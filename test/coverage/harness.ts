@@ -146,6 +146,48 @@ export async function scratch(): Promise<{ dir: string; passwordFile: string }> 
 
 export { seededBytes, writeTree } from '../support/files.ts';
 
+/** The most common map in these suites: one source backed up to one USB drive. */
+export interface UsbCell {
+  readonly dir: string;
+  readonly passwordFile: string;
+  readonly destination: string;
+  readonly label: string;
+  readonly mountpoint: string;
+  readonly source: string;
+  readonly paths: readonly string[];
+  readonly priority: string;
+  readonly frequency: string;
+}
+
+/** Writes <dir>/lifeboat.yaml for a UsbCell (state in <dir>/state); returns its path. */
+export async function writeUsbCellConfig(c: UsbCell): Promise<string> {
+  const config = path.join(c.dir, 'lifeboat.yaml');
+  await fsp.writeFile(
+    config,
+    `state_dir: ${c.dir}/state
+destinations:
+  ${c.destination}:
+    kind: usb
+    label: ${c.label}
+    mountpoint: ${c.mountpoint}
+    password_file: ${c.passwordFile}
+sources:
+  ${c.source}:
+    paths: [${c.paths.join(', ')}]
+    priority: ${c.priority}
+    frequency: ${c.frequency}
+    destinations: [${c.destination}]
+`,
+  );
+  return config;
+}
+
+/** `drive enroll DESTINATION`, which must succeed. */
+export async function enroll(config: string, destination: string): Promise<void> {
+  const e = await lifeboat(config, ['drive', 'enroll', destination]);
+  assert.equal(e.code, 0, e.stderr);
+}
+
 /** Every path under `dir`, relative, sorted (directories end in '/'). */
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];

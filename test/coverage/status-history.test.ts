@@ -16,7 +16,7 @@ import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/op
 import { coverageStatus, type StatusReport } from '../../src/ops/jobs/coverage-status.ts';
 import { isDue } from '../../src/ops/jobs/run-coverage.ts';
 import { StateStore } from '../../src/ops/state/state-store.ts';
-import { cell, cleanEnv, lifeboat, plugIn, requireEnvironment, runLines, scratch, statusJson, unplug, writeTree } from './harness.ts';
+import { cell, cleanEnv, lifeboat, plugIn, requireEnvironment, runLines, scratch, statusJson, unplug, writeTree, writeUsbCellConfig, enroll } from './harness.ts';
 
 const HOUR = 3600_000;
 
@@ -36,26 +36,8 @@ describe('status across runs and time', () => {
     mp = path.join(dir, 'mnt', 'usb');
     await drive.mount(mp);
     await writeTree(path.join(dir, 'data'), { 'ledger.csv': 'date,amount\n' });
-    config = path.join(dir, 'lifeboat.yaml');
-    await fsp.writeFile(
-      config,
-      `state_dir: ${dir}/state
-destinations:
-  usb:
-    kind: usb
-    label: ${drive.label}
-    mountpoint: ${mp}
-    password_file: ${passwordFile}
-sources:
-  ledger:
-    paths: [${dir}/data]
-    priority: medium
-    frequency: daily
-    destinations: [usb]
-`,
-    );
-    const e = await lifeboat(config, ['drive', 'enroll', 'usb']);
-    assert.equal(e.code, 0, e.stderr);
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'usb', label: drive.label, mountpoint: mp, source: 'ledger', paths: [`${dir}/data`], priority: 'medium', frequency: 'daily' });
+    await enroll(config, 'usb');
   });
 
   after(async () => {

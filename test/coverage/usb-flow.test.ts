@@ -8,7 +8,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { isMounted, lifeboat, requireEnvironment, resticSnapshots, scratch, umount, unplug, writeTree } from './harness.ts';
+import { isMounted, lifeboat, requireEnvironment, resticSnapshots, scratch, umount, unplug, writeTree, writeUsbCellConfig, enroll } from './harness.ts';
 
 describe('lifeboat usb', () => {
   let drive: TestDrive;
@@ -26,28 +26,10 @@ describe('lifeboat usb', () => {
     drive = await createTestDrive();
     mp = path.join(dir, 'mnt', drive.label);
     await writeTree(path.join(dir, 'data'), { 'ledger.csv': 'date,amount\n2025-01-01,10\n', 'photos/cat.jpg': 'not really a jpeg\n' });
-    config = path.join(dir, 'lifeboat.yaml');
-    await fsp.writeFile(
-      config,
-      `state_dir: ${dir}/state
-destinations:
-  usb:
-    kind: usb
-    label: ${drive.label}
-    mountpoint: ${mp}
-    password_file: ${passwordFile}
-sources:
-  data:
-    paths: [${dir}/data]
-    priority: medium
-    frequency: daily
-    destinations: [usb]
-`,
-    );
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'usb', label: drive.label, mountpoint: mp, source: 'data', paths: [`${dir}/data`], priority: 'medium', frequency: 'daily' });
     // Enrolled once, by hand, as the operator would; then unmounted and its mountpoint removed.
     await drive.mount(mp);
-    const r = await lifeboat(config, ['drive', 'enroll', 'usb']);
-    assert.equal(r.code, 0, r.stderr);
+    await enroll(config, 'usb');
     await umount(mp);
     await fsp.rmdir(mp);
   });

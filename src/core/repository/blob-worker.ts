@@ -61,20 +61,21 @@ export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | '
   return { sealed: seal(key, data), uncompressedLength: undefined };
 }
 
-/** Opens a sealed blob and verifies it against its id (pack.ts openBlob: MAC, zstd with size caps, SHA-256). */
-/** As openBlobBytes, decrypting in place, with the plaintext as a view valid only during `use`. */
-export function withOpenedBlob<T>(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined, use: (plain: Buffer) => T): T {
-  const entry: PackedBlob = uncompressedLength
+/** The index entry of a lone sealed data blob, for pack.ts openBlob/withOpenBlob. */
+function loneBlob(sealed: Uint8Array, id: string, uncompressedLength: number | undefined): PackedBlob {
+  return uncompressedLength
     ? { type: 'data', id: id as Id, offset: 0, length: sealed.length, uncompressedLength }
     : { type: 'data', id: id as Id, offset: 0, length: sealed.length };
-  return withOpenBlob(key, sealed, entry, { inPlace: true }, use);
 }
 
-export function openBlobBytes(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined, inPlace = false): Buffer {
-  const entry: PackedBlob = uncompressedLength
-    ? { type: 'data', id: id as Id, offset: 0, length: sealed.length, uncompressedLength }
-    : { type: 'data', id: id as Id, offset: 0, length: sealed.length };
-  return openBlob(key, sealed, entry, { inPlace });
+/** Opens a sealed blob and verifies it against its id (pack.ts openBlob: MAC, zstd with size caps, SHA-256). */
+export function openBlobBytes(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined): Buffer {
+  return openBlob(key, sealed, loneBlob(sealed, id, uncompressedLength));
+}
+
+/** As openBlobBytes, but decrypting in place, with the plaintext as a view valid only during `use`. */
+export function withOpenedBlob<T>(key: MasterKey, sealed: Uint8Array, id: string, uncompressedLength: number | undefined, use: (plain: Buffer) => T): T {
+  return withOpenBlob(key, sealed, loneBlob(sealed, id, uncompressedLength), { inPlace: true }, use);
 }
 
 /** Small Buffers share Node's 8 KiB pool; only a buffer that owns its memory may be transferred. */

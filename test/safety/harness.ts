@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalBackend } from '../../src/core/backend/local-backend.ts';
 import { Repository } from '../../src/core/repository/repository.ts';
+import { xorshift32Unit } from '../support/prng.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LIFEBOAT = path.join(ROOT, 'bin', 'lifeboat');
@@ -139,7 +140,7 @@ export function seededBytes(seed: string, length: number): Buffer {
 }
 
 /** xorshift32 in [0, 1), for deterministic choices (delays, sizes, positions). */
-export { xorshift32Unit as prng } from '../support/prng.ts';
+export const prng = xorshift32Unit;
 
 /**
  * A multi-file tree of about `totalBytes` (random, so incompressible and undeduplicated):

@@ -29,11 +29,14 @@ function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', TZ: 'UTC' };
 }
 
-/** lifeboat as a user runs it from a checkout: bin/lifeboat (node + tsx, one process). */
-export function lifeboatTool(bin: string): BenchTool {
+/**
+ * lifeboat as a user runs it from a checkout: bin/lifeboat (node + tsx, one process), with its
+ * cache (the tree memo) where a real user's would persist between commands, as restic's is.
+ */
+export function lifeboatTool(bin: string, cacheDir: string): BenchTool {
   return {
     name: 'lifeboat',
-    env: { ...baseEnv(), LIFEBOAT_PASSWORD: PASSWORD },
+    env: { ...baseEnv(), LIFEBOAT_PASSWORD: PASSWORD, LIFEBOAT_CACHE_DIR: cacheDir },
     init: (repo) => [bin, 'repo', 'init', '--repo', repo],
     backup: (repo, source) => [bin, 'repo', 'backup', '--repo', repo, '--json', source],
     restore: (repo, target) => [bin, 'repo', 'restore', '--repo', repo, 'latest', '--target', target],

@@ -50,7 +50,7 @@ export async function runBench(opts: BenchOptions, io: { readonly signal?: Abort
   const source = path.join(work, 'src');
   const restoreMount = path.join(work, 'restore');
   const repos: Record<ToolName, string> = { lifeboat: path.join(work, 'lifeboat-repo'), restic: path.join(work, 'restic-repo') };
-  const tools: Record<ToolName, BenchTool> = { lifeboat: lifeboatTool(opts.lifeboatBin), restic: resticTool(opts.resticBin, path.join(work, 'restic-cache')) };
+  const tools: Record<ToolName, BenchTool> = { lifeboat: lifeboatTool(opts.lifeboatBin, path.join(work, 'lifeboat-cache')), restic: resticTool(opts.resticBin, path.join(work, 'restic-cache')) };
 
   const unlock = await lockBenchDir(opts.benchDir);
   try {

@@ -31,7 +31,7 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
 Usage (one repository):
   lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
   lifeboat repo init      --repo DIR
-  lifeboat repo backup    --repo DIR [--tag T] [--host H] [--exclude PAT] [--exclude-file F] PATH...
+  lifeboat repo backup    --repo DIR [--tag T] [--host H] [--exclude PAT] [--exclude-file F] [--force] [--no-cache | --cache-dir D] PATH...
   lifeboat repo backup    --repo DIR --stdin --stdin-filename NAME
   lifeboat repo snapshots --repo DIR [--json]
   lifeboat repo ls        --repo DIR SNAPSHOT [PATH]

@@ -1,12 +1,12 @@
 /**
  * `lifeboat repo ...`: restic-like commands on one repository directory.
  */
-import { parseArgs } from 'node:util';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { LifeboatError } from '../core/errors.ts';
 import { LocalBackend } from '../core/backend/local-backend.ts';
 import { Repository } from '../core/repository/repository.ts';
-import { backup } from '../core/archiver/archiver.ts';
+import { backup, normalisePaths } from '../core/archiver/archiver.ts';
 import { Prescan } from '../core/archiver/dir-scan.ts';
 import { restore } from '../core/restorer/restorer.ts';
 import { check } from '../core/checker/checker.ts';
@@ -48,6 +48,19 @@ async function openRepo(values: { repo?: string | undefined; 'password-file'?: s
   const dir = repoPath(values.repo, env);
   const password = resolvePassword({ passwordFile: values['password-file'] }, env);
   return Repository.open(new LocalBackend(dir), { password });
+}
+
+/**
+ * Where `repo backup` keeps its tree memo: --cache-dir, else LIFEBOAT_CACHE_DIR, else the XDG
+ * cache directory (restic keeps its cache the same way). Undefined with --no-cache or no home.
+ */
+function cacheDir(values: { 'cache-dir'?: string | undefined; 'no-cache'?: boolean | undefined }, env: Env): string | undefined {
+  if (values['no-cache']) return undefined;
+  const dir = values['cache-dir'] ?? env.LIFEBOAT_CACHE_DIR;
+  if (dir) return path.resolve(dir);
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'lifeboat');
+  if (env.HOME && path.isAbsolute(env.HOME)) return path.join(env.HOME, '.cache', 'lifeboat');
+  return undefined;
 }
 
 function out(s: string): void {
@@ -110,6 +123,8 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     stdin: { type: 'boolean' },
     'stdin-filename': { type: 'string' },
     force: { type: 'boolean', short: 'f' },
+    'cache-dir': { type: 'string' },
+    'no-cache': { type: 'boolean' },
   });
   if (values.stdin && positionals.length > 0) throw new LifeboatError('USAGE', '--stdin takes no paths');
   if (values.stdin && !values['stdin-filename']) throw new LifeboatError('USAGE', '--stdin needs --stdin-filename NAME');
@@ -118,7 +133,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined; // exclude files are expanded already; flags are literal, as in restic
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   // Read directories ahead while the key is derived and the index loaded (dir-scan.ts).
-  const prescan = values.stdin ? undefined : new Prescan(positionals.map((p) => path.resolve(p)), (p) => exclude?.excludes(p) ?? false);
+  const prescan = values.stdin ? undefined : new Prescan(normalisePaths(positionals), exclude && ((p) => exclude.excludes(p)));
   let repo: Repository;
   try {
     repo = await openRepo(values, env);
@@ -141,6 +156,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     prescan?.stop();
     const summary = await backup(repo, {
       prescan,
+      memoDir: cacheDir(values, env),
       paths: positionals,
       stdin: values.stdin ? { stream: process.stdin, filename: values['stdin-filename']! } : undefined,
       exclude,
@@ -167,6 +183,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
         files_changed: summary.filesChanged,
         files_unmodified: summary.filesUnmodified,
         dirs: summary.dirs,
+        dirs_reused: summary.dirsReused,
         data_blobs: summary.dataBlobs,
         tree_blobs: summary.treeBlobs,
         data_added: summary.dataAdded,

@@ -54,6 +54,7 @@ export class Sandbox {
     env.RESTIC_PASSWORD = PASSWORD;
     env.LIFEBOAT_PASSWORD = PASSWORD;
     env.RESTIC_CACHE_DIR = path.join(this.dir, 'restic-cache');
+    env.LIFEBOAT_CACHE_DIR = path.join(this.dir, 'lifeboat-cache');
     // A zone with a negative, half-hour, DST-switching offset: restic writes node and snapshot
     // times in local time, so both programs must carry offsets other than Z exactly.
     env.TZ = 'America/St_Johns';

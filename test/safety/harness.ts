@@ -39,7 +39,8 @@ export function requireTools(...tools: string[]): void {
 }
 
 export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LIFEBOAT_PASSWORD: PASSWORD, RESTIC_PASSWORD: PASSWORD, ...extra };
+  // The tree memo goes to a scratch cache, not the home directory of whoever runs the tests.
+  const env: NodeJS.ProcessEnv = { ...process.env, LIFEBOAT_PASSWORD: PASSWORD, RESTIC_PASSWORD: PASSWORD, LIFEBOAT_CACHE_DIR: path.join(tmpdir(), 'lifeboat-test-cache'), ...extra };
   // Other settings of the caller must not leak into what the suite proves.
   for (const k of ['LIFEBOAT_PASSWORD_FILE', 'RESTIC_PASSWORD_FILE', 'RESTIC_REPOSITORY', 'LIFEBOAT_REPOSITORY', 'LIFEBOAT_DEBUG']) delete env[k];
   Object.assign(env, extra);

@@ -23,8 +23,10 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { chunkStream } from './chunk-source.ts';
 import { FileQueue } from './file-queue.ts';
 import { nodeFromStat, type StatFields } from './node-from-stat.ts';
-import { scanDir, type Prescan, type Scanned, type ScanEntry } from './dir-scan.ts';
+import { scanDir, Scanned, type Prescan, type ScanEntry } from './dir-scan.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
+import { groupName, userName } from '../fs/metadata.ts';
+import { TreeMemo, type MemoEntry } from './tree-memo.ts';
 import { lstatSync } from 'node:fs';
 
 /** A node whose content may still be being read: the walk goes on while workers read files. */
@@ -33,7 +35,7 @@ type Pending = { readonly done: Promise<TreeNode | undefined> };
 const ready = (n: TreeNode | undefined): Pending => ({ done: Promise.resolve(n) });
 
 /** Settles later; a failure is kept for whoever awaits it, not reported as unhandled. */
-function later(p: Promise<TreeNode | undefined>): Pending {
+function later<T>(p: Promise<T>): { readonly done: Promise<T> } {
   p.catch(() => {});
   return { done: p };
 }
@@ -61,6 +63,11 @@ export interface BackupOptions {
   readonly scanTotals?: boolean;
   /** Directories read ahead (while the repository key was derived); see dir-scan.ts. */
   readonly prescan?: Prescan;
+  /**
+   * Cache directory for the tree memo (tree-memo.ts): directories unchanged since the last
+   * backup of the same paths are then not compared node by node. Undefined: no memo.
+   */
+  readonly memoDir?: string;
 }
 
 export interface BackupSummary {
@@ -70,6 +77,8 @@ export interface BackupSummary {
   readonly filesChanged: number;
   readonly filesUnmodified: number;
   readonly dirs: number;
+  /** Directories whose tree was taken from the tree memo, unchanged (tree-memo.ts). */
+  readonly dirsReused: number;
   readonly dataBlobs: number;
   readonly treeBlobs: number;
   readonly dataAdded: number;
@@ -89,11 +98,16 @@ export class Archiver {
   private readonly saver: BlobSaver;
   private readonly pol: bigint;
   private readonly errors: { path: string; message: string }[] = [];
-  private readonly c = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, files: 0, bytes: 0 };
+  private readonly c = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, dirsReused: 0, files: 0, bytes: 0 };
   private totals: { files: number; bytes: number } | undefined;
   private lastEmit = 0;
+  /** Set when run() ends, so a totals count still going stops. */
+  private over = false;
   private readonly parentTrees = new Map<TreeId, Promise<Map<string, TreeNode>>>();
   private readonly files: FileQueue;
+  private memo: TreeMemo | undefined;
+  /** Whether remembered trees may be used (not with --force, which reads every file again). */
+  private memoHits = false;
 
   constructor(
     private readonly repo: Repository,
@@ -108,6 +122,14 @@ export class Archiver {
   }
 
   async run(): Promise<BackupSummary> {
+    try {
+      return await this.runWalk();
+    } finally {
+      this.over = true;
+    }
+  }
+
+  private async runWalk(): Promise<BackupSummary> {
     const o = this.opts;
     const start = o.time ?? new Date();
     const host = o.host ?? osHostname();
@@ -132,6 +154,19 @@ export class Archiver {
         }
       }
       parentId = await this.chooseParent(paths, host);
+      if (o.memoDir !== undefined) {
+        this.memo = await TreeMemo.open({
+          dir: o.memoDir,
+          key: this.repo.key,
+          repoId: this.repo.config.id,
+          host,
+          paths,
+          // Times are written in the local zone; excludes decide which entries a tree holds.
+          salt: JSON.stringify([Intl.DateTimeFormat().resolvedOptions().timeZone, o.excludePatterns ?? []]),
+          indexIds: await this.repo.listIds('index'),
+        });
+        this.memoHits = o.parent !== null;
+      }
       const parentTree = parentId ? (await this.repo.loadSnapshot(parentId)).tree : undefined;
       // Totals for progress and ETA are counted alongside the walk, not before it.
       if (o.scanTotals) this.scanTotals(paths);
@@ -168,6 +203,8 @@ export class Archiver {
       tags: o.tags && o.tags.length > 0 ? [...o.tags] : undefined,
     };
     const snapshotId = await this.repo.saveSnapshot(sn);
+    // After the snapshot: a memo is only ever written for trees a snapshot holds.
+    await this.memo?.save(await this.repo.listIds('index')).catch((e: unknown) => this.report(o.memoDir ?? '', new Error(`Cannot save the tree memo (the next backup is slower): ${(e as Error).message}`)));
     const st = this.saver.takeStats();
     return {
       snapshotId,
@@ -176,6 +213,7 @@ export class Archiver {
       filesChanged: this.c.filesChanged,
       filesUnmodified: this.c.filesUnmodified,
       dirs: this.c.dirs,
+      dirsReused: this.c.dirsReused,
       dataBlobs: st.dataBlobs,
       treeBlobs: st.treeBlobs,
       dataAdded: st.bytesAdded,
@@ -199,17 +237,20 @@ export class Archiver {
   /**
    * Counts files and bytes below `paths` in the background, one directory per turn of the event
    * loop, with the native scan; `totals` is set when the count is complete. Excluded paths are
-   * left out as the walk leaves them out.
+   * left out as the walk leaves them out. Directories the prescan read are counted already.
    */
   private scanTotals(paths: string[]): void {
-    const t = { files: 0, bytes: 0 };
-    const stack: Buffer[] = [];
+    const excluded = (abs: string): boolean => this.opts.exclude?.excludes(abs) ?? false;
+    const pre = this.opts.prescan?.leftover();
+    const t = { files: pre?.files ?? 0, bytes: pre?.bytes ?? 0 };
+    const stack: Buffer[] = pre ? pre.dirs.filter((d) => !excluded(d.toString('utf8'))) : [];
     for (const p of [...paths].reverse()) {
-      if (this.opts.exclude?.excludes(p)) continue;
+      if (excluded(p)) continue;
       try {
         const st = lstatSync(p);
-        if (st.isDirectory()) stack.push(Buffer.from(p));
-        else {
+        if (st.isDirectory()) {
+          if (!pre) stack.push(Buffer.from(p));
+        } else {
           t.files++;
           if (st.isFile()) t.bytes += st.size;
         }
@@ -220,6 +261,7 @@ export class Archiver {
     // Slices of about 5 ms between turns of the event loop: the walk goes on meanwhile, and the
     // count still finishes early enough to give an ETA.
     const step = (): void => {
+      if (this.over) return;
       const until = performance.now() + 5;
       while (performance.now() < until) {
         const dir = stack.pop();
@@ -238,18 +280,17 @@ export class Archiver {
           const { name, entry } = entries[i]!;
           if (entry instanceof Error) continue;
           const abs = Buffer.concat([dir, sep, name]);
-          if (this.opts.exclude?.excludes(abs.toString('utf8'))) continue;
-          const type = entry.st.mode & 0o170000n;
-          if (type === 0o040000n) stack.push(abs);
+          if (excluded(abs.toString('utf8'))) continue;
+          if (entry.isDir) stack.push(abs);
           else {
             t.files++;
-            if (type === 0o100000n) t.bytes += Number(entry.st.size);
+            if (entry.isFile) t.bytes += entry.size;
           }
         }
       }
-      setImmediate(step).unref();
+      setImmediate(step);
     };
-    setImmediate(step).unref();
+    step();
   }
 
   private emit(force = false): void {
@@ -337,14 +378,120 @@ export class Archiver {
   }
 
   /**
+   * Walks one directory now; the returned promise gives its tree id once all its content is
+   * stored. Undefined if the directory cannot be read (reported). `parentTree` is the tree the
+   * parent snapshot (or the memo) holds for it, for change detection.
+   */
+  private async walkDir(abs: Buffer, parentTree: TreeId | undefined): Promise<TreePending | undefined> {
+    this.c.dirs++;
+    let entries: ScanEntry[];
+    try {
+      entries = this.opts.prescan?.take(abs) ?? scanDir(abs);
+    } catch (e) {
+      this.report(abs, e);
+      return undefined;
+    }
+    const sep = Buffer.from(abs.length === 1 ? '' : '/');
+    const included: Child[] = [];
+    let readable = true;
+    for (const { name, entry } of entries) {
+      const childAbs = Buffer.concat([abs, sep, name]);
+      if (this.opts.exclude?.excludes(childAbs.toString('utf8'))) continue;
+      if (!(entry instanceof Scanned)) readable = false;
+      included.push({ abs: childAbs, name, entry });
+    }
+    const memo = this.memo;
+    const digest = memo && readable ? memo.digest(abs, included as readonly ScannedChild[], owners(included as readonly ScannedChild[])) : undefined;
+    const known = digest !== undefined && this.memoHits ? memo!.get(digest) : undefined;
+    if (known && this.saver.has('tree', known.tree) && known.subdirs.length === included.filter((c) => (c.entry as Scanned).isDir).length) {
+      return this.walkKnown(included as readonly ScannedChild[], digest!, known);
+    }
+    return this.walkChanged(included, parentTree, readable ? digest : undefined);
+  }
+
+  /** A directory whose own entries are as the memo remembers: only its subdirectories are walked. */
+  private async walkKnown(included: readonly ScannedChild[], digest: string, known: MemoEntry): Promise<TreePending> {
+    const subtrees: Promise<TreeId | undefined>[] = [];
+    let j = 0;
+    for (const c of included) {
+      if (!c.entry.isDir) continue;
+      this.opts.signal?.throwIfAborted();
+      subtrees.push((await this.walkDir(c.abs, known.subdirs[j++]))?.done ?? Promise.resolve(undefined));
+    }
+    return later((async () => {
+      const ids = await Promise.all(subtrees);
+      if (ids.every((id, i) => id === known.subdirs[i])) {
+        for (const c of included) {
+          if (c.entry.isDir) continue;
+          this.c.files++;
+          if (c.entry.isFile) {
+            this.c.filesUnmodified++;
+            this.c.bytes += c.entry.size;
+          }
+        }
+        this.c.dirsReused++;
+        this.emit();
+        this.memo!.keep(digest, known);
+        return known.tree;
+      }
+      // A subdirectory changed: this tree is written anew, its other entries taken from the
+      // remembered tree as from a parent snapshot.
+      const parentNodes = await this.loadParentNodes(known.tree);
+      const children: Pending[] = [];
+      let k = 0;
+      for (const c of included) {
+        if (c.entry.isDir) {
+          const subtree = ids[k++];
+          children.push(
+            subtree === undefined
+              ? ready(undefined)
+              : later(
+                  nodeFromStat(c.abs, c.name, c.entry.st, c.entry.xattrBytes === 0).then(
+                    (n) => ({ ...n, subtree }),
+                    (e: unknown) => void this.report(c.abs, e),
+                  ),
+                ),
+          );
+        } else {
+          children.push(await this.archive(c.abs, c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+        }
+      }
+      await this.files.flush();
+      return this.finishTree(children, digest);
+    })());
+  }
+
+  /** A directory that changed, or has no memo: every entry is compared with the parent's node. */
+  private async walkChanged(included: readonly Child[], parentTree: TreeId | undefined, digest: string | undefined): Promise<TreePending> {
+    const parentNodes = await this.loadParentNodes(parentTree);
+    const children: Pending[] = [];
+    for (const c of included) children.push(await this.archive(c.abs, c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+    return later(this.finishTree(children, digest));
+  }
+
+  /** Saves a directory's tree once its children are done; remembers it if every entry made it in. */
+  private async finishTree(children: readonly Pending[], digest: string | undefined): Promise<TreeId> {
+    const nodes: TreeNode[] = [];
+    let complete = true;
+    for (const c of children) {
+      const n = await c.done;
+      if (n) nodes.push(n);
+      else complete = false; // unreadable: reported, and never remembered
+    }
+    const id = await this.saveTree(nodes);
+    if (digest !== undefined && complete) this.memo?.keep(digest, { tree: id, subdirs: nodes.filter((n) => n.type === 'dir').map((n) => n.subtree as TreeId) });
+    return id;
+  }
+
+  /**
    * Archives one filesystem entry: walks it now, and returns its node once its content is
    * stored (undefined if excluded or unreadable). Files are read by the worker pool while the
    * walk goes on; a directory's tree is saved once all of its children are done.
    */
   private async archive(abs: Buffer, name: Buffer, parent: TreeNode | undefined, scanned?: Scanned | NodeJS.ErrnoException): Promise<Pending> {
     this.opts.signal?.throwIfAborted();
-    const absStr = abs.toString('utf8');
-    if (this.opts.exclude?.excludes(absStr)) return ready(undefined);
+    // Entries of a scanned directory were checked against the excludes by walkDir.
+    if (!scanned && this.opts.exclude?.excludes(abs.toString('utf8'))) return ready(undefined);
     let st: StatFields;
     let noXattrs = false;
     if (scanned instanceof Error) {
@@ -369,31 +516,10 @@ export class Archiver {
       return ready(undefined);
     }
     if (node.type === 'dir') {
-      this.c.dirs++;
-      let entries: ScanEntry[];
-      try {
-        entries = this.opts.prescan?.take(abs) ?? scanDir(abs);
-      } catch (e) {
-        this.report(abs, e);
-        return ready(undefined);
-      }
-      const parentNodes = await this.loadParentNodes(parent?.type === 'dir' ? (parent.subtree ?? undefined) : undefined);
-      const children: Pending[] = [];
-      const sep = Buffer.from(abs.length === 1 ? '' : '/');
-      for (const { name: n, entry } of entries) {
-        children.push(await this.archive(Buffer.concat([abs, sep, n]), n, parentNodes.get(n.toString('latin1')), entry));
-      }
+      const tree = await this.walkDir(abs, parent?.type === 'dir' ? ((parent.subtree as TreeId | null) ?? undefined) : undefined);
+      if (!tree) return ready(undefined);
       const dirNode = node;
-      return later(
-        (async () => {
-          const nodes: TreeNode[] = [];
-          for (const c of children) {
-            const n = await c.done;
-            if (n) nodes.push(n);
-          }
-          return { ...dirNode, subtree: await this.saveTree(nodes) };
-        })(),
-      );
+      return later(tree.done.then((subtree) => ({ ...dirNode, subtree })));
     }
     this.c.files++;
     if (node.type !== 'file') {
@@ -446,6 +572,30 @@ export class Archiver {
   }
 }
 
+interface Child {
+  readonly abs: Buffer;
+  readonly name: Buffer;
+  readonly entry: Scanned | NodeJS.ErrnoException;
+}
+
+type ScannedChild = Child & { readonly entry: Scanned };
+
+/** A directory's tree id, once all its content is stored. */
+type TreePending = { readonly done: Promise<TreeId> };
+
+/** The owner names a directory's nodes record, for the memo digest. */
+function owners(included: readonly ScannedChild[]): string {
+  const uids = new Set<number>();
+  const gids = new Set<number>();
+  for (const c of included) {
+    uids.add(c.entry.uid);
+    gids.add(c.entry.gid);
+  }
+  const u = [...uids].sort((a, b) => a - b).map((id) => `${id}=${userName(id) ?? ''}`);
+  const g = [...gids].sort((a, b) => a - b).map((id) => `${id}=${groupName(id) ?? ''}`);
+  return JSON.stringify([u, g]);
+}
+
 function unchanged(a: TreeNode, b: TreeNode): boolean {
   return a.size === b.size && a.inode === b.inode && sameTime(a.mtime, b.mtime) && sameTime(a.ctime, b.ctime);
 }
@@ -455,9 +605,9 @@ function sameTime(a: TreeNode['mtime'], b: TreeNode['mtime']): boolean {
   return a.sec === b.sec && a.nsec === b.nsec;
 }
 
-function normalisePaths(ps: readonly string[]): string[] {
+/** Absolute, sorted, each once; a path inside another given path is dropped (it adds nothing). */
+export function normalisePaths(ps: readonly string[]): string[] {
   const abs = [...new Set(ps.map((p) => path.resolve(p)))].sort();
-  // A path inside another given path adds nothing.
   return abs.filter((p) => !abs.some((q) => q !== p && (q === '/' ? true : p.startsWith(q + '/'))));
 }
 

@@ -15,14 +15,79 @@ export interface ScanEntry {
   readonly entry: Scanned | NodeJS.ErrnoException;
 }
 
-/** A directory entry as scanDir saw it (src/native/scandir.c): lstat fields and xattr list size. */
-export interface Scanned {
-  readonly st: StatFields;
-  /** Bytes of the xattr name list; 0 means none to read. */
-  readonly xattrBytes: number;
-}
-
 const SCAN_FIELDS = 16;
+const S_IFMT_N = 0o170000;
+
+/**
+ * A directory entry as scanDir saw it (src/native/scandir.c). The lstat fields become BigInts
+ * only when asked for: a walk that finds a directory unchanged needs just the type, the size
+ * and the raw bytes.
+ */
+export class Scanned {
+  #st: StatFields | undefined;
+
+  constructor(
+    private readonly f: BigInt64Array,
+    private readonly o: number,
+  ) {}
+
+  /** st_mode as a number. */
+  get mode(): number {
+    return Number(this.f[this.o]!);
+  }
+
+  get isDir(): boolean {
+    return (this.mode & S_IFMT_N) === 0o040000;
+  }
+
+  get isFile(): boolean {
+    return (this.mode & S_IFMT_N) === 0o100000;
+  }
+
+  get uid(): number {
+    return Number(this.f[this.o + 2]!);
+  }
+
+  get gid(): number {
+    return Number(this.f[this.o + 3]!);
+  }
+
+  /** st_size as a number (files larger than 2^53 bytes do not exist here). */
+  get size(): number {
+    return Number(this.f[this.o + 5]!);
+  }
+
+  /** Bytes of the xattr name list; 0 means none to read. */
+  get xattrBytes(): number {
+    return Number(this.f[this.o + 14]!);
+  }
+
+  /** The entry's 15 lstat and xattr fields as scanDir packed them (little-endian int64s). */
+  get raw(): Uint8Array {
+    return new Uint8Array(this.f.buffer, this.f.byteOffset + this.o * 8, 15 * 8);
+  }
+
+  get st(): StatFields {
+    if (this.#st) return this.#st;
+    const f = this.f;
+    const o = this.o;
+    const ns = (s: number): bigint => f[o + s]! * 1_000_000_000n + f[o + s + 1]!;
+    this.#st = {
+      mode: f[o]!,
+      nlink: f[o + 1]!,
+      uid: f[o + 2]!,
+      gid: f[o + 3]!,
+      rdev: BigInt.asUintN(64, f[o + 4]!),
+      size: f[o + 5]!,
+      ino: BigInt.asUintN(64, f[o + 6]!),
+      dev: BigInt.asUintN(64, f[o + 7]!),
+      atimeNs: ns(8),
+      mtimeNs: ns(10),
+      ctimeNs: ns(12),
+    };
+    return this.#st;
+  }
+}
 
 /**
  * Reads a directory without updating its atime (restic does the same with O_NOATIME): names
@@ -37,44 +102,32 @@ export function scanDir(abs: Buffer): ScanEntry[] {
       const [code, text] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
       return { name, entry: Object.assign(new Error(`${code}: ${text}, lstat`), { code, errno: -errno, syscall: 'lstat' }) };
     }
-    const ns = (s: number): bigint => f[o + s]! * 1_000_000_000n + f[o + s + 1]!;
-    const st: StatFields = {
-      mode: f[o]!,
-      nlink: f[o + 1]!,
-      uid: f[o + 2]!,
-      gid: f[o + 3]!,
-      rdev: BigInt.asUintN(64, f[o + 4]!),
-      size: f[o + 5]!,
-      ino: BigInt.asUintN(64, f[o + 6]!),
-      dev: BigInt.asUintN(64, f[o + 7]!),
-      atimeNs: ns(8),
-      mtimeNs: ns(10),
-      ctimeNs: ns(12),
-    };
-    return { name, entry: { st, xattrBytes: Number(f[o + 14]) } };
+    return { name, entry: new Scanned(f, o) };
   });
 }
 
 
-
-/** S_IFMT / S_IFDIR as lstat reports them. */
-const S_IFMT = 0o170000n;
-const S_IFDIR = 0o040000n;
-
 export class Prescan {
   readonly #dirs = new Map<string, ScanEntry[]>();
   readonly #stack: Buffer[];
+  readonly #counted = { files: 0, bytes: 0 };
   #entries = 0;
   #stopped = false;
 
-  /** Starts reading below `roots` (absolute paths) in the background, at most maxEntries entries. */
+  /**
+   * Starts reading below `roots` (absolute paths) in the background, at most maxEntries entries.
+   * It counts the files and bytes it sees (excluded entries left out, as the walk leaves them
+   * out), so the progress totals need not read those directories again (leftover()).
+   */
   constructor(
     roots: readonly string[],
-    private readonly excluded: (abs: string) => boolean,
+    private readonly excluded: ((abs: string) => boolean) | undefined,
     private readonly maxEntries = 100_000,
   ) {
     this.#stack = [...roots].sort().reverse().map((r) => Buffer.from(r));
-    setImmediate(() => this.#step()).unref();
+    // A referenced immediate: an unreferenced one would only run when other I/O woke the loop,
+    // and the key derivation wakes it rarely.
+    setImmediate(() => this.#step());
   }
 
   /** Stops reading ahead; what was read stays available to take(). */
@@ -90,12 +143,21 @@ export class Prescan {
     return e;
   }
 
+  /**
+   * After stop(): the directories below the roots not read yet, and the files and bytes counted
+   * in those that were. A root that is not a directory is in neither.
+   */
+  leftover(): { readonly dirs: Buffer[]; readonly files: number; readonly bytes: number } {
+    return { dirs: [...this.#stack], ...this.#counted };
+  }
+
   /** One directory per turn of the event loop, so the key derivation's callbacks run on time. */
   #step(): void {
+    if (this.#stopped || this.#entries >= this.maxEntries) return;
     const dir = this.#stack.pop();
-    if (this.#stopped || dir === undefined || this.#entries >= this.maxEntries) return;
+    if (dir === undefined) return;
     let entries: ScanEntry[] | undefined;
-    if (!this.excluded(dir.toString('utf8'))) {
+    if (!this.excluded?.(dir.toString('utf8'))) {
       try {
         entries = scanDir(dir);
       } catch {
@@ -108,9 +170,14 @@ export class Prescan {
       const sep = Buffer.from(dir.length === 1 ? '' : '/');
       for (let i = entries.length - 1; i >= 0; i--) {
         const e = entries[i]!;
-        if (!(e.entry instanceof Error) && (e.entry.st.mode & S_IFMT) === S_IFDIR) this.#stack.push(Buffer.concat([dir, sep, e.name]));
+        if (e.entry instanceof Error) continue;
+        if (e.entry.isDir) this.#stack.push(Buffer.concat([dir, sep, e.name]));
+        else if (!this.excluded?.(Buffer.concat([dir, sep, e.name]).toString('utf8'))) {
+          this.#counted.files++;
+          if (e.entry.isFile) this.#counted.bytes += e.entry.size;
+        }
       }
     }
-    setImmediate(() => this.#step()).unref();
+    setImmediate(() => this.#step());
   }
 }

@@ -152,7 +152,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   const progress = Progress.for('backup', !!values.json);
   const errors: string[] = [];
   try {
-    await repo.loadIndex();
+    // The archiver loads the index when it first needs it (tree-memo.ts: maybe never).
     prescan?.stop();
     const summary = await backup(repo, {
       prescan,

@@ -19,13 +19,17 @@ describe('the tree memo', () => {
   let tree: EdgeTree;
   let repo: string;
 
-  /** The tree id a snapshot holds for the source root, followed from the snapshot's root tree. */
-  const sourceTree = (snapshotId: string): string => {
+  /**
+   * The tree id a snapshot holds for the sandbox directory (the source's parent, a directory
+   * the backup only passes through), followed from the snapshot's root tree. The levels above it
+   * (/, /tmp) change with whatever else runs on the machine; this one changes only with the source.
+   */
+  const sandboxTree = (snapshotId: string): string => {
     let id = (JSON.parse(sb.lifeboat('repo', 'cat', '--repo', repo, 'snapshot', snapshotId).stdout) as { tree: string }).tree;
-    for (const name of tree.root.split('/').filter(Boolean)) {
+    for (const name of sb.dir.split('/').filter(Boolean)) {
       const t = JSON.parse(sb.lifeboat('repo', 'cat', '--repo', repo, 'blob', id).stdout) as { nodes: { name: string; subtree?: string }[] };
       const n = t.nodes.find((x) => x.name === name);
-      assert.ok(n?.subtree, `no directory ${name} on the way to ${tree.root}`);
+      assert.ok(n?.subtree, `no directory ${name} on the way to ${sb.dir}`);
       id = n.subtree;
     }
     return id;
@@ -47,7 +51,7 @@ describe('the tree memo', () => {
     const without = backup('--no-cache', ...args);
     assert.equal(without.dirs_reused, 0, '--no-cache must not use the memo');
     assert.equal(withMemo.dirs, without.dirs);
-    assert.equal(sourceTree(String(withMemo.snapshot_id)), sourceTree(String(without.snapshot_id)), 'the memo changed what was stored');
+    assert.equal(sandboxTree(String(withMemo.snapshot_id)), sandboxTree(String(without.snapshot_id)), 'the memo changed what was stored');
     return withMemo;
   };
 
@@ -94,6 +98,14 @@ describe('the tree memo', () => {
     assert.equal(s.dirs_reused, Number(s.dirs) - 18);
   });
 
+  test('the source root\'s own mode changes, nothing below it: every directory below is reused, the source\'s node is new', () => {
+    const before = twin();
+    chmodSync(tree.root, 0o700);
+    const s = twin();
+    assert.equal(s.dirs_reused, s.dirs);
+    assert.notEqual(sandboxTree(String(s.snapshot_id)), sandboxTree(String(before.snapshot_id)));
+  });
+
   test('files added, removed and renamed, a directory renamed, a mode and an xattr changed: all seen', () => {
     writeFileSync(path.join(tree.root, 'added.txt'), 'new\n');
     rmSync(path.join(tree.root, tree.mutableFile));
@@ -123,7 +135,7 @@ describe('the tree memo', () => {
     try {
       const moved = twin();
       assert.equal(moved.dirs_reused, 0);
-      assert.notEqual(sourceTree(String(moved.snapshot_id)), sourceTree(String(before.snapshot_id)));
+      assert.notEqual(sandboxTree(String(moved.snapshot_id)), sandboxTree(String(before.snapshot_id)));
     } finally {
       sb.env.TZ = zone;
     }

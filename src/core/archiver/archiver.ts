@@ -23,7 +23,7 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { chunkStream } from './chunk-source.ts';
 import { FileQueue } from './file-queue.ts';
 import { nodeFromStat, type StatFields } from './node-from-stat.ts';
-import { scanDir, Scanned, type Prescan, type ScanEntry } from './dir-scan.ts';
+import { rawFromStat, scanDir, Scanned, type Prescan, type ScanEntry } from './dir-scan.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
 import { groupName, userName } from '../fs/metadata.ts';
 import { TreeMemo, type MemoEntry } from './tree-memo.ts';
@@ -95,7 +95,8 @@ interface VDir {
 }
 
 export class Archiver {
-  private readonly saver: BlobSaver;
+  #saver: BlobSaver | undefined;
+  #files: FileQueue | undefined;
   private readonly pol: bigint;
   private readonly errors: { path: string; message: string }[] = [];
   private readonly c = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, dirsReused: 0, files: 0, bytes: 0 };
@@ -104,7 +105,6 @@ export class Archiver {
   /** Set when run() ends, so a totals count still going stops. */
   private over = false;
   private readonly parentTrees = new Map<TreeId, Promise<Map<string, TreeNode>>>();
-  private readonly files: FileQueue;
   private memo: TreeMemo | undefined;
   /** Whether remembered trees may be used (not with --force, which reads every file again). */
   private memoHits = false;
@@ -113,12 +113,28 @@ export class Archiver {
     private readonly repo: Repository,
     private readonly opts: BackupOptions,
   ) {
-    this.saver = repo.blobSaver();
     this.pol = repo.config.chunkerPolynomial;
-    this.files = new FileQueue(this.saver, this.pol, (n) => {
-      this.c.bytes += n;
-      this.emit();
-    });
+  }
+
+  /**
+   * The blob saver and file queue, after the index is loaded. The index is loaded on first
+   * need: a backup whose directories all come from the tree memo never needs it.
+   */
+  private async ready(): Promise<{ readonly saver: BlobSaver; readonly files: FileQueue }> {
+    if (!this.#saver || !this.#files) {
+      await this.repo.ensureIndex();
+      this.#saver ??= this.repo.blobSaver();
+      this.#files ??= new FileQueue(this.#saver, this.pol, (n) => {
+        this.c.bytes += n;
+        this.emit();
+      });
+    }
+    return { saver: this.#saver, files: this.#files };
+  }
+
+  /** Sends queued files to the workers (call before waiting for any file's outcome). */
+  private async flushFiles(): Promise<void> {
+    await this.#files?.flush();
   }
 
   async run(): Promise<BackupSummary> {
@@ -186,7 +202,7 @@ export class Archiver {
       rootTree = await this.virtualTree(root, '/', parentTree);
     }
     this.emit(true);
-    await this.saver.flush();
+    await this.#saver?.flush();
     // An interrupt while the last blobs were written must not leave a snapshot behind.
     o.signal?.throwIfAborted();
     const { username, uid, gid } = currentUser();
@@ -205,7 +221,7 @@ export class Archiver {
     const snapshotId = await this.repo.saveSnapshot(sn);
     // After the snapshot: a memo is only ever written for trees a snapshot holds.
     await this.memo?.save(await this.repo.listIds('index')).catch((e: unknown) => this.report(o.memoDir ?? '', new Error(`Cannot save the tree memo (the next backup is slower): ${(e as Error).message}`)));
-    const st = this.saver.takeStats();
+    const st = this.#saver?.takeStats() ?? { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0 };
     return {
       snapshotId,
       parent: parentId,
@@ -324,6 +340,7 @@ export class Archiver {
   private async fetchParentTree(tree: TreeId): Promise<Map<string, TreeNode>> {
     const m = new Map<string, TreeNode>();
     try {
+      await this.repo.ensureIndex();
       for (const n of decodeTree(await this.repo.loadBlob('tree', tree))) m.set(n.name.toString('latin1'), n);
     } catch {
       return m; // a damaged parent only costs re-reading
@@ -339,40 +356,96 @@ export class Archiver {
     return m;
   }
 
-  /** A directory on the way to a backup target: real metadata, children limited to the targets. */
+  /**
+   * A directory on the way to a backup target: real metadata, children limited to the targets.
+   * Its children's lstat results make its memo digest, as a scanned directory's entries do;
+   * when they are all directories, unchanged, and come out with the remembered tree ids, the
+   * remembered tree is taken.
+   */
   private async virtualTree(d: VDir, abs: string, parentTree: TreeId | undefined): Promise<TreeId> {
-    const parentNodes = await this.loadParentNodes(parentTree);
-    const nodes: TreeNode[] = [];
+    const kids: VirtualChild[] = [];
+    let complete = true;
     for (const [name, child] of d.children) {
       const childPath = abs === '/' ? '/' + name : abs + '/' + name;
-      const pn = parentNodes.get(Buffer.from(name).toString('latin1'));
-      if (child.target) {
-        const pending = await this.archive(Buffer.from(childPath), Buffer.from(name), pn);
-        await this.files.flush();
-        const n = await pending.done;
-        if (n) nodes.push(n);
-      } else {
-        let st: BigIntStats;
-        try {
-          st = await fsp.lstat(childPath, { bigint: true });
-        } catch (e) {
-          this.report(childPath, e);
-          continue;
-        }
-        const sub = await this.virtualTree(child, childPath, pn?.type === 'dir' ? (pn.subtree ?? undefined) : undefined);
-        const n = await nodeFromStat(Buffer.from(childPath), Buffer.from(name), st);
-        nodes.push({ ...n, subtree: sub });
+      if (child.target && this.opts.exclude?.excludes(childPath)) continue;
+      try {
+        kids.push({ name: Buffer.from(name), child, path: Buffer.from(childPath), st: lstatSync(childPath, { bigint: true }) });
+      } catch (e) {
+        this.report(childPath, e);
+        complete = false;
       }
     }
-    return this.saveTree(nodes);
+    const memo = this.memo;
+    const digest =
+      memo && complete && kids.every((k) => k.st.isDirectory())
+        ? memo.digest(Buffer.from(`virtual:${abs}`), kids.map((k) => ({ name: k.name, entry: { raw: rawFromStat(k.st) } })), owners(kids.map((k) => ({ uid: Number(k.st.uid), gid: Number(k.st.gid) }))))
+        : undefined;
+    const known = digest !== undefined && this.memoHits ? memo!.get(digest) : undefined;
+    if (known && known.subdirs.length === kids.length) {
+      const ids: (TreeId | undefined)[] = [];
+      for (const [i, k] of kids.entries()) ids.push(await this.virtualSubtree(k, known.subdirs[i]));
+      if (ids.every((id, i) => id === known.subdirs[i])) {
+        memo!.keep(digest!, known);
+        return known.tree;
+      }
+      const nodes: TreeNode[] = [];
+      for (const [i, k] of kids.entries()) {
+        const n = await this.dirNode(k, ids[i]);
+        if (n) nodes.push(n);
+        else complete = false;
+      }
+      return this.finishVirtual(nodes, complete ? digest : undefined);
+    }
+    const parentNodes = await this.loadParentNodes(parentTree);
+    const nodes: TreeNode[] = [];
+    for (const k of kids) {
+      const pn = parentNodes.get(k.name.toString('latin1'));
+      let n: TreeNode | undefined;
+      if (k.child.target) {
+        const pending = await this.archive(k.path, k.name, pn);
+        await this.flushFiles();
+        n = await pending.done;
+      } else {
+        n = await this.dirNode(k, await this.virtualTree(k.child, k.path.toString(), pn?.type === 'dir' ? (pn.subtree ?? undefined) : undefined));
+      }
+      if (n) nodes.push(n);
+      else complete = false;
+    }
+    return this.finishVirtual(nodes, complete ? digest : undefined);
+  }
+
+  /** A virtual directory's child that is a directory: its tree id (undefined if unreadable). */
+  private async virtualSubtree(k: VirtualChild, parentTree: TreeId | undefined): Promise<TreeId | undefined> {
+    if (!k.child.target) return this.virtualTree(k.child, k.path.toString(), parentTree);
+    const tree = await this.walkDir(k.path, parentTree);
+    await this.flushFiles();
+    return tree?.done;
+  }
+
+  /** A directory's node from its lstat result, with its tree; undefined (reported) if it cannot be made. */
+  private async dirNode(k: VirtualChild, subtree: TreeId | undefined): Promise<TreeNode | undefined> {
+    if (subtree === undefined) return undefined;
+    try {
+      return { ...(await nodeFromStat(k.path, k.name, k.st)), subtree };
+    } catch (e) {
+      this.report(k.path, e);
+      return undefined;
+    }
+  }
+
+  private async finishVirtual(nodes: TreeNode[], digest: string | undefined): Promise<TreeId> {
+    const id = await this.saveTree(nodes);
+    if (digest !== undefined) this.memo?.keep(digest, { tree: id, subdirs: nodes.map((n) => n.subtree as TreeId) });
+    return id;
   }
 
   private async saveTree(nodes: TreeNode[]): Promise<TreeId> {
     const bytes = encodeTree(nodes);
     const id = hashId(bytes) as TreeId;
-    if (!this.saver.has('tree', id)) {
-      await this.saver.waitForCapacity();
-      this.saver.save('tree', id, new Uint8Array(bytes)).catch(() => {});
+    const { saver } = await this.ready();
+    if (!saver.has('tree', id)) {
+      await saver.waitForCapacity();
+      saver.save('tree', id, new Uint8Array(bytes)).catch(() => {});
     }
     return id;
   }
@@ -391,19 +464,20 @@ export class Archiver {
       this.report(abs, e);
       return undefined;
     }
-    const sep = Buffer.from(abs.length === 1 ? '' : '/');
+    const exclude = this.opts.exclude;
     const included: Child[] = [];
     let readable = true;
     for (const { name, entry } of entries) {
-      const childAbs = Buffer.concat([abs, sep, name]);
-      if (this.opts.exclude?.excludes(childAbs.toString('utf8'))) continue;
+      if (exclude?.excludes(childPath(abs, name).toString('utf8'))) continue;
       if (!(entry instanceof Scanned)) readable = false;
-      included.push({ abs: childAbs, name, entry });
+      included.push({ dir: abs, name, entry });
     }
     const memo = this.memo;
-    const digest = memo && readable ? memo.digest(abs, included as readonly ScannedChild[], owners(included as readonly ScannedChild[])) : undefined;
+    const digest = memo && readable ? memo.digest(abs, included as readonly ScannedChild[], owners((included as readonly ScannedChild[]).map((c) => c.entry))) : undefined;
     const known = digest !== undefined && this.memoHits ? memo!.get(digest) : undefined;
-    if (known && this.saver.has('tree', known.tree) && known.subdirs.length === included.filter((c) => (c.entry as Scanned).isDir).length) {
+    // The memo vouches for its trees while the index files it was written against exist; a
+    // loaded index is asked as well.
+    if (known && (this.#saver?.has('tree', known.tree) ?? true) && known.subdirs.length === included.filter((c) => (c.entry as Scanned).isDir).length) {
       return this.walkKnown(included as readonly ScannedChild[], digest!, known);
     }
     return this.walkChanged(included, parentTree, readable ? digest : undefined);
@@ -416,7 +490,7 @@ export class Archiver {
     for (const c of included) {
       if (!c.entry.isDir) continue;
       this.opts.signal?.throwIfAborted();
-      subtrees.push((await this.walkDir(c.abs, known.subdirs[j++]))?.done ?? Promise.resolve(undefined));
+      subtrees.push((await this.walkDir(childPath(c.dir, c.name), known.subdirs[j++]))?.done ?? Promise.resolve(undefined));
     }
     return later((async () => {
       const ids = await Promise.all(subtrees);
@@ -446,17 +520,17 @@ export class Archiver {
             subtree === undefined
               ? ready(undefined)
               : later(
-                  nodeFromStat(c.abs, c.name, c.entry.st, c.entry.xattrBytes === 0).then(
+                  nodeFromStat(childPath(c.dir, c.name), c.name, c.entry.st, c.entry.xattrBytes === 0).then(
                     (n) => ({ ...n, subtree }),
-                    (e: unknown) => void this.report(c.abs, e),
+                    (e: unknown) => void this.report(childPath(c.dir, c.name), e),
                   ),
                 ),
           );
         } else {
-          children.push(await this.archive(c.abs, c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+          children.push(await this.archive(childPath(c.dir, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
         }
       }
-      await this.files.flush();
+      await this.flushFiles();
       return this.finishTree(children, digest);
     })());
   }
@@ -465,7 +539,7 @@ export class Archiver {
   private async walkChanged(included: readonly Child[], parentTree: TreeId | undefined, digest: string | undefined): Promise<TreePending> {
     const parentNodes = await this.loadParentNodes(parentTree);
     const children: Pending[] = [];
-    for (const c of included) children.push(await this.archive(c.abs, c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+    for (const c of included) children.push(await this.archive(childPath(c.dir, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
     return later(this.finishTree(children, digest));
   }
 
@@ -526,7 +600,8 @@ export class Archiver {
       this.emit();
       return ready(node);
     }
-    if (parent && parent.type === 'file' && unchanged(parent, node) && parent.content && parent.content.every((id) => this.saver.has('data', id))) {
+    const { saver, files } = await this.ready();
+    if (parent && parent.type === 'file' && unchanged(parent, node) && parent.content && parent.content.every((id) => saver.has('data', id))) {
       this.c.filesUnmodified++;
       this.c.bytes += Number(node.size);
       this.emit();
@@ -537,12 +612,12 @@ export class Archiver {
       else this.c.filesNew++;
       return ready({ ...node, content: [] });
     }
-    const queued = await this.files.add(abs, Number(node.size));
+    const queued = await files.add(abs, Number(node.size));
     const fileNode = node;
     return later(
       queued.outcome.then((o) => {
         if ('error' in o) {
-          this.files.check(); // a failed batch fails the backup, not just this file
+          files.check(); // a failed batch fails the backup, not just this file
           this.report(abs, Object.assign(new Error(o.error.message), { code: o.error.code }));
           return undefined;
         }
@@ -556,9 +631,10 @@ export class Archiver {
   private async saveData(id: Id, chunk: Uint8Array, content: Id[]): Promise<void> {
     content.push(id);
     this.c.bytes += chunk.length;
-    if (this.saver.has('data', id)) return;
-    await this.saver.waitForCapacity();
-    this.saver.save('data', id, chunk).catch(() => {});
+    const { saver } = await this.ready();
+    if (saver.has('data', id)) return;
+    await saver.waitForCapacity();
+    saver.save('data', id, chunk).catch(() => {});
     this.emit();
   }
 
@@ -572,24 +648,38 @@ export class Archiver {
   }
 }
 
+/** A scanned directory's entry (its path is built only when needed: most are never opened). */
 interface Child {
-  readonly abs: Buffer;
+  readonly dir: Buffer;
   readonly name: Buffer;
   readonly entry: Scanned | NodeJS.ErrnoException;
 }
 
 type ScannedChild = Child & { readonly entry: Scanned };
 
+const SLASH = Buffer.from('/');
+
+function childPath(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 1 ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]);
+}
+
 /** A directory's tree id, once all its content is stored. */
 type TreePending = { readonly done: Promise<TreeId> };
 
+interface VirtualChild {
+  readonly name: Buffer;
+  readonly child: VDir;
+  readonly path: Buffer;
+  readonly st: BigIntStats;
+}
+
 /** The owner names a directory's nodes record, for the memo digest. */
-function owners(included: readonly ScannedChild[]): string {
+function owners(ids: Iterable<{ readonly uid: number; readonly gid: number }>): string {
   const uids = new Set<number>();
   const gids = new Set<number>();
-  for (const c of included) {
-    uids.add(c.entry.uid);
-    gids.add(c.entry.gid);
+  for (const o of ids) {
+    uids.add(o.uid);
+    gids.add(o.gid);
   }
   const u = [...uids].sort((a, b) => a - b).map((id) => `${id}=${userName(id) ?? ''}`);
   const g = [...gids].sort((a, b) => a - b).map((id) => `${id}=${groupName(id) ?? ''}`);

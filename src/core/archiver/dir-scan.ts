@@ -89,6 +89,17 @@ export class Scanned {
   }
 }
 
+/** Scanned.raw's layout for an lstat result (the xattr list size left 0: a change to xattrs moves ctime). */
+export function rawFromStat(st: StatFields): Uint8Array {
+  const f = new BigInt64Array(15);
+  const s = (ns: bigint): [bigint, bigint] => [ns / 1_000_000_000n, ns % 1_000_000_000n];
+  [f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]] = [st.mode, st.nlink, st.uid, st.gid, st.rdev, st.size, st.ino, st.dev].map((v) => BigInt.asIntN(64, v)) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  [f[8], f[9]] = s(st.atimeNs);
+  [f[10], f[11]] = s(st.mtimeNs);
+  [f[12], f[13]] = s(st.ctimeNs);
+  return new Uint8Array(f.buffer);
+}
+
 /**
  * Reads a directory without updating its atime (restic does the same with O_NOATIME): names
  * sorted by bytes, each with its lstat fields, or the error lstat gave for it.

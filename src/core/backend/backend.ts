@@ -29,6 +29,11 @@ export interface Backend {
   /** Reads a whole file, or `length` bytes from `offset`. */
   load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   stat(type: FileType, name: string): Promise<FileInfo>;
+  /**
+   * True when list() always shows every file whose save() has returned (a local filesystem).
+   * Taking a lock then needs no wait between writing the lock file and looking for others.
+   */
+  readonly consistentListing?: boolean;
   /** The file's path on this machine, for backends whose files are local (worker threads read it directly). */
   localPath?(type: FileType, name: string): string;
   remove(type: FileType, name: string): Promise<void>;

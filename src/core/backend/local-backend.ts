@@ -22,6 +22,8 @@ const DIRS: Record<Exclude<FileType, 'config'>, string> = {
 
 export class LocalBackend implements Backend {
   readonly location: string;
+  /** save() renames the file into place before it returns, so readdir shows it from then on. */
+  readonly consistentListing = true;
   private readonly root: string;
 
   constructor(root: string) {

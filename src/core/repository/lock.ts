@@ -1,8 +1,9 @@
 /**
  * restic-compatible repository locks (restic-format.md §9.1). A lock is an unpacked file in
  * locks/. Exclusive conflicts with any lock, shared only with exclusive ones. Acquire = check,
- * write ours, wait, re-check (someone may have raced us). A held lock is refreshed every
- * 5 minutes (new file, then old deleted) so others never see it as stale.
+ * write ours, wait (only where listings lag behind saves), re-check (someone may have raced
+ * us). A held lock is refreshed every 5 minutes (new file, then old deleted) so others never
+ * see it as stale.
  *
  * Stale: older than 30 minutes, or made on this host by a PID that no longer exists. Unlike
  * restic, acquiring removes stale locks *made by lifeboat or restic on this host whose process

@@ -31,6 +31,7 @@ export interface OpenOptions {
 export class Repository implements LockStore {
   readonly index = new MasterIndex();
   private indexLoaded = false;
+  private indexLoading: Promise<void> | undefined;
   private saver: BlobSaver | undefined;
 
   private constructor(
@@ -151,6 +152,13 @@ export class Repository implements LockStore {
     this.indexLoaded = true;
   }
 
+  /** Loads the index unless it is loaded or loading (callers that may never need it ask late). */
+  ensureIndex(): Promise<void> {
+    if (this.indexLoaded) return Promise.resolve();
+    this.indexLoading ??= this.loadIndex();
+    return this.indexLoading;
+  }
+
   private requireIndex(): void {
     if (!this.indexLoaded) throw new Error('index not loaded');
   }
@@ -248,7 +256,9 @@ export class Repository implements LockStore {
     await this.backend.remove('lock', id);
   }
   lock(exclusive: boolean, retryMs = 0): Promise<RepoLock> {
-    return RepoLock.acquire(this, { exclusive, where: this.location, retryMs });
+    // restic waits 200 ms before looking for other locks, for stores whose listings lag;
+    // where a saved file is listed at once, a competitor that saved first is seen without it.
+    return RepoLock.acquire(this, { exclusive, where: this.location, retryMs, ...(this.backend.consistentListing ? { settleMs: 0 } : {}) });
   }
 
   async close(): Promise<void> {

@@ -149,6 +149,8 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     signal.addEventListener('abort', () => process.stdin.destroy(new DOMException('interrupted', 'AbortError')), { once: true });
   }
   const lock = await repo.lock(false);
+  const cache = cacheDir(values, env);
+  repo.useIndexCache(cache);
   const progress = Progress.for('backup', !!values.json);
   const errors: string[] = [];
   try {
@@ -156,7 +158,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     prescan?.stop();
     const summary = await backup(repo, {
       prescan,
-      memoDir: cacheDir(values, env),
+      memoDir: cache,
       paths: positionals,
       stdin: values.stdin ? { stream: process.stdin, filename: values['stdin-filename']! } : undefined,
       exclude,

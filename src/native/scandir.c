@@ -12,7 +12,8 @@
  *   8 atime sec, 9 atime nsec, 10 mtime sec, 11 mtime nsec, 12 ctime sec, 13 ctime nsec,
  *   14 bytes of llistxattr's name list (0: none; -errno if it failed other than ENOTSUP),
  *   15 errno of lstat (0 when fields 0..14 are valid; the entry vanished or cannot be read).
- * Returns [names: Buffer[], fields: BigInt64Array]. Throws (code = errno) if the directory
+ * Returns [names: Buffer (all names, one after another), ends: Uint32Array (where each name
+ * ends in it), fields: BigInt64Array]. Throws (code = errno) if the directory
  * itself cannot be opened or read.
  */
 #define _GNU_SOURCE
@@ -156,25 +157,32 @@ napi_value lifeboat_js_scan_dir(napi_env env, napi_callback_info info) {
   closedir(d);
   free(dir);
 
-  napi_value names, ab, fields, result;
+  /* Names go out as one buffer and their end offsets: a Buffer per name cost an allocation and
+   * a finalizer each, which the garbage collector then paid for during key derivation. */
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) total += es[i].len;
+  napi_value names, ends_ab, ends, ab, fields, result;
   int64_t *out = NULL;
-  if (napi_create_array_with_length(env, n, &names) != napi_ok ||
+  uint32_t *end = NULL;
+  char *nb = NULL;
+  if (total > UINT32_MAX || napi_create_buffer(env, total, (void **)&nb, &names) != napi_ok ||
+      napi_create_arraybuffer(env, n * sizeof(uint32_t), (void **)&end, &ends_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint32_array, n, ends_ab, 0, &ends) != napi_ok ||
       napi_create_arraybuffer(env, n * SCAN_FIELDS * sizeof(int64_t), (void **)&out, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_bigint64_array, n * SCAN_FIELDS, ab, 0, &fields) != napi_ok) {
     free_entries(es, n);
     return NULL;
   }
+  size_t o = 0;
   for (size_t i = 0; i < n; i++) {
-    napi_value b;
-    if (napi_create_buffer_copy(env, es[i].len, es[i].name, NULL, &b) != napi_ok || napi_set_element(env, names, (uint32_t)i, b) != napi_ok) {
-      free_entries(es, n);
-      return NULL;
-    }
+    memcpy(nb + o, es[i].name, es[i].len);
+    o += es[i].len;
+    end[i] = (uint32_t)o;
     memcpy(out + i * SCAN_FIELDS, es[i].f, sizeof es[i].f);
   }
   free_entries(es, n);
-  if (napi_create_array_with_length(env, 2, &result) != napi_ok || napi_set_element(env, result, 0, names) != napi_ok ||
-      napi_set_element(env, result, 1, fields) != napi_ok)
+  if (napi_create_array_with_length(env, 3, &result) != napi_ok || napi_set_element(env, result, 0, names) != napi_ok ||
+      napi_set_element(env, result, 1, ends) != napi_ok || napi_set_element(env, result, 2, fields) != napi_ok)
     return NULL;
   return result;
 }

@@ -105,8 +105,14 @@ export function rawFromStat(st: StatFields): Uint8Array {
  * sorted by bytes, each with its lstat fields, or the error lstat gave for it.
  */
 export function scanDir(abs: Buffer): ScanEntry[] {
-  const [names, f] = loadPosix().scanDir(abs);
-  return names.map((name, i) => {
+  const [names, ends, f] = loadPosix().scanDir(abs);
+  const out: ScanEntry[] = new Array(ends.length);
+  for (let i = 0; i < ends.length; i++) out[i] = entryAt(names.subarray(i === 0 ? 0 : ends[i - 1], ends[i]), f, i);
+  return out;
+}
+
+function entryAt(name: Buffer, f: BigInt64Array, i: number): ScanEntry {
+  {
     const o = i * SCAN_FIELDS;
     const errno = Number(f[o + 15]);
     if (errno !== 0) {
@@ -114,7 +120,7 @@ export function scanDir(abs: Buffer): ScanEntry[] {
       return { name, entry: Object.assign(new Error(`${code}: ${text}, lstat`), { code, errno: -errno, syscall: 'lstat' }) };
     }
     return { name, entry: new Scanned(f, o) };
-  });
+  }
 }
 
 

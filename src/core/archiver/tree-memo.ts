@@ -19,9 +19,9 @@
  * - Digests are HMAC-SHA-256 under a key derived from the repository's master key, so the file
  *   says nothing about names or sizes to whoever reads it, and a memo from another repository
  *   never matches.
- * - The whole file is authenticated the same way and written with temp file, fsync, rename,
- *   after the snapshot is saved. A damaged, truncated or foreign file is ignored: the backup is
- *   only slower.
+ * - The whole file is authenticated the same way and written with temp file and rename after
+ *   the snapshot is saved (no fsync: a torn file fails its MAC). A damaged, truncated or foreign
+ *   file is ignored: the backup is only slower.
  * - It holds only while every index file it was written against is still in the repository.
  *   Prune or an index repair rewrites the index, and then the memo is dropped, so a tree whose
  *   data blobs may have left the index is never reused. A remembered tree is used only while the
@@ -29,11 +29,12 @@
  * - A directory with an entry that could not be read is never remembered, so its errors are
  *   reported on every run.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { MasterKey } from '../crypto/crypto.ts';
 import { idFromBytes, type IndexId, type TreeId } from '../ids.ts';
+import { cacheKey, repoCacheDir, writeCacheFile } from '../repository/index-cache.ts';
 
 export interface MemoEntry {
   readonly tree: TreeId;
@@ -79,9 +80,9 @@ export class TreeMemo {
    * against is gone from `indexIds`.
    */
   static async open(opts: { dir: string; key: MasterKey; repoId: string; host: string; paths: readonly string[]; salt: string; indexIds: readonly IndexId[] }): Promise<TreeMemo> {
-    const hmacKey = createHmac('sha256', Buffer.concat([opts.key.encrypt, opts.key.macK, opts.key.macR])).update('lifeboat tree memo').digest();
+    const hmacKey = cacheKey(opts.key, 'tree memo');
     const setName = createHmac('sha256', hmacKey).update(JSON.stringify([opts.host, [...opts.paths].sort()])).digest('hex').slice(0, 24);
-    const file = path.join(opts.dir, opts.repoId.replace(/[^0-9a-f]/g, '').slice(0, 64) || 'repo', `trees-${setName}`);
+    const file = path.join(repoCacheDir(opts.dir, opts.repoId), `trees-${setName}`);
     let bytes: Buffer | undefined;
     try {
       const st = await fsp.stat(file);
@@ -136,7 +137,7 @@ export class TreeMemo {
 
   /**
    * Writes what this run kept, against the index files the repository has now (call after the
-   * snapshot is saved). Crash-safe: a temp file, fsync, rename, then the directory is synced.
+   * snapshot is saved): a temp file, then rename.
    */
   async save(indexIds: readonly IndexId[]): Promise<void> {
     const parts: Buffer[] = [MAGIC];
@@ -150,30 +151,7 @@ export class TreeMemo {
     for (const [d, e] of this.#next) {
       parts.push(Buffer.from(d, 'latin1'), Buffer.from(e.tree, 'hex'), u32(e.subdirs.length), ...e.subdirs.map((t) => Buffer.from(t, 'hex')));
     }
-    const body = Buffer.concat(parts);
-    const mac = createHmac('sha256', this.#hmacKey).update(body).digest();
-    const dir = path.dirname(this.file);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const fh = await fsp.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(Buffer.concat([body, mac]));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await fsp.rename(tmp, this.file);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-    const dh = await fsp.open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeCacheFile(this.file, this.#hmacKey, Buffer.concat(parts));
   }
 }
 

@@ -65,7 +65,7 @@ export interface PosixBinding {
   zstdCompressInto(src: Uint8Array, dst: Uint8Array, level: number): number;
   zstdDecompressInto(src: Uint8Array, dst: Uint8Array): number;
   /** A directory's names (sorted by bytes) with 16 lstat/xattr fields each; see scandir.c. */
-  scanDir(path: Buffer): [Buffer[], BigInt64Array];
+  scanDir(path: Buffer): [Buffer, Uint32Array, BigInt64Array];
   chunkScan(tables: BigUint64Array, state: BigUint64Array, data: Uint8Array, start: number, end: number, firstCut: number, stop: number, shift: number): number;
 }
 

@@ -26,6 +26,18 @@ export interface BlobLocation {
   readonly uncompressedLength?: number;
 }
 
+/** MasterIndex.exportRows(): row i is blob ids[32i..32i+32) in packIds[pack[i]]; type 0 data, 1 tree. */
+export interface IndexRows {
+  readonly packIds: readonly PackId[];
+  readonly packIndexIds: readonly (readonly IndexId[])[];
+  readonly ids: Uint8Array;
+  readonly pack: Uint32Array;
+  readonly offset: Uint32Array;
+  readonly length: Uint32Array;
+  readonly ulen: Uint32Array;
+  readonly type: Uint8Array;
+}
+
 export interface IndexedBlob extends BlobLocation {
   readonly type: BlobType;
   readonly id: BlobId;
@@ -192,6 +204,44 @@ export class MasterIndex {
     return drop.size;
   }
 
+  /**
+   * Every location and pack as compact arrays, in the order they were added (the index cache
+   * stores this; importRows gives back an index that answers every query the same way).
+   */
+  exportRows(): IndexRows {
+    const n = this.#rows;
+    return {
+      packIds: [...this.#packIds],
+      packIndexIds: this.#packIndexIds.map((l) => [...l]),
+      ids: this.#ids.subarray(0, n * 32),
+      pack: this.#pack.subarray(0, n),
+      offset: this.#offset.subarray(0, n),
+      length: this.#length.subarray(0, n),
+      ulen: this.#ulen.subarray(0, n),
+      type: this.#type.subarray(0, n),
+    };
+  }
+
+  /** Adds what exportRows gave (into any index: rows are added as index files' blobs are). */
+  importRows(r: IndexRows): void {
+    const n = r.pack.length;
+    if (r.ids.length !== n * 32 || r.offset.length !== n || r.length.length !== n || r.ulen.length !== n || r.type.length !== n || r.packIndexIds.length !== r.packIds.length) {
+      throw malformedError('Cannot import index rows: array lengths disagree');
+    }
+    const pns = r.packIds.map((id, i) => {
+      const pn = this.#packNumber(id);
+      for (const x of r.packIndexIds[i]!) if (!this.#packIndexIds[pn]!.includes(x)) this.#packIndexIds[pn]!.push(x);
+      return pn;
+    });
+    for (let row = 0; row < n; row++) {
+      const pn = pns[r.pack[row]!];
+      const t = r.type[row]!;
+      if (pn === undefined || t > 1) throw malformedError(`Cannot import index rows: row ${row} names pack ${r.pack[row]} or type ${t}`);
+      this.#scratch.set(r.ids.subarray(row * 32, row * 32 + 32));
+      this.#insert(pn, t, r.offset[row]!, r.length[row]!, r.ulen[row]!);
+    }
+  }
+
   // ---- internals ----
 
   #packNumber(packId: PackId): number {
@@ -213,38 +263,43 @@ export class MasterIndex {
     if (!isU32(b.offset) || !isU32(b.length) || (b.uncompressedLength !== undefined && !isU32(b.uncompressedLength))) {
       throw malformedError(`Cannot index blob ${b.id.slice(0, 8)}: offset, length or uncompressed length out of range`);
     }
+    this.#insert(pn, t, b.offset, b.length, b.uncompressedLength ?? 0);
+  }
+
+  /** Adds the location of the blob whose id is in the scratch buffer. */
+  #insert(pn: number, t: number, offset: number, length: number, ulen: number): void {
     const slot = this.#slotFor(t);
     let head = this.#table[slot]!;
     if (head !== EMPTY) {
       let last = head;
       for (let row = head; row !== EMPTY; row = this.#nextSame[row]!) {
-        if (this.#pack[row] === pn && this.#offset[row] === b.offset) return;
+        if (this.#pack[row] === pn && this.#offset[row] === offset) return;
         last = row;
       }
-      const row = this.#newRow(pn, t, b);
+      const row = this.#newRow(pn, t, offset, length, ulen);
       this.#nextSame[last] = row;
       return;
     }
-    head = this.#newRow(pn, t, b);
+    head = this.#newRow(pn, t, offset, length, ulen);
     this.#table[slot] = head;
     this.#keys++;
     this.#distinct[t]!++;
     if (this.#keys * 2 > this.#table.length) this.#rehash(this.#table.length * 2);
   }
 
-  #newRow(pn: number, t: number, b: PackedBlob): number {
+  #newRow(pn: number, t: number, offset: number, length: number, ulen: number): number {
     if (this.#rows === this.#pack.length) this.#grow();
     const row = this.#rows++;
     this.#ids.set(this.#scratch, row * 32);
     this.#pack[row] = pn;
-    this.#offset[row] = b.offset;
-    this.#length[row] = b.length;
-    this.#ulen[row] = b.uncompressedLength ?? 0;
+    this.#offset[row] = offset;
+    this.#length[row] = length;
+    this.#ulen[row] = ulen;
     this.#type[row] = t;
     this.#nextSame[row] = EMPTY;
     this.#nextInPack[row] = this.#packHead[pn]!;
     this.#packHead[pn] = row;
-    this.#packSize[pn]! += b.length + (b.uncompressedLength ? COMPRESSED_ENTRY_SIZE : PLAIN_ENTRY_SIZE);
+    this.#packSize[pn]! += length + (ulen ? COMPRESSED_ENTRY_SIZE : PLAIN_ENTRY_SIZE);
     return row;
   }
 

@@ -6,7 +6,8 @@
  * Blob sealing runs in a WorkerPool; packs are written as soon as they are full.
  */
 import { LifeboatError, integrityError } from '../errors.ts';
-import { hashId, parseId, type Id, type SnapshotId } from '../ids.ts';
+import * as path from 'node:path';
+import { hashId, parseId, type Id, type IndexId, type SnapshotId } from '../ids.ts';
 import type { Backend, FileType } from '../backend/backend.ts';
 import { createKeyFile, openKeyFile, parseKeyFile, type KdfParams } from '../crypto/key-file.ts';
 import { randomKey, type MasterKey } from '../crypto/crypto.ts';
@@ -14,6 +15,7 @@ import { decodeRepoConfig, encodeRepoConfig, newRepoConfig, type RepoConfig } fr
 import { decodeUnpacked, encodeUnpacked } from '../format/unpacked.ts';
 import { decodeIndex, encodeIndex } from '../format/index-file.ts';
 import { MasterIndex } from './master-index.ts';
+import { cacheKey, readIndexCache, repoCacheDir, writeIndexCache } from './index-cache.ts';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from '../format/snapshot.ts';
 import { initZstd } from '../compress/zstd.ts';
 import { openBlobBytes } from './blob-worker.ts';
@@ -32,6 +34,7 @@ export class Repository implements LockStore {
   readonly index = new MasterIndex();
   private indexLoaded = false;
   private indexLoading: Promise<void> | undefined;
+  private indexCacheDir: string | undefined;
   private saver: BlobSaver | undefined;
 
   private constructor(
@@ -134,10 +137,23 @@ export class Repository implements LockStore {
   // ---- index ----
 
   async loadIndex(opts: { onError?: (id: Id, e: unknown) => void; onFile?: (id: Id, idx: ReturnType<typeof decodeIndex>) => void } = {}): Promise<void> {
-    for (const id of await this.listIds('index')) {
+    const ids = await this.listIds('index');
+    // A command that looks at each index file (check) never takes the cache's word for them.
+    const cacheFile = this.indexCacheDir !== undefined && !opts.onError && !opts.onFile ? path.join(repoCacheDir(this.indexCacheDir, this.config.id), 'index') : undefined;
+    const cacheMac = cacheFile ? cacheKey(this.key, 'index cache') : undefined;
+    const cached = cacheFile ? await readIndexCache(cacheFile, cacheMac!) : undefined;
+    const present = new Set<string>(ids);
+    const usable = cached !== undefined && cached.indexIds.every((id) => present.has(id));
+    if (usable) this.index.importRows(cached.rows);
+    const loaded: IndexId[] = usable ? [...cached.indexIds] : [];
+    const before = this.index.counts.locations;
+    const skip = new Set<string>(loaded);
+    for (const id of ids) {
+      if (skip.has(id)) continue;
       try {
         const idx = decodeIndex(await this.loadUnpacked('index', id));
         for (const p of idx.packs) this.index.add(p.id, p.blobs, id);
+        loaded.push(id as IndexId);
         opts.onFile?.(id, idx);
       } catch (e) {
         if (!opts.onError) {
@@ -150,6 +166,16 @@ export class Repository implements LockStore {
       }
     }
     this.indexLoaded = true;
+    // Rewritten when it was missing or stale, or when much was decoded on top of it.
+    const decoded = this.index.counts.locations - before;
+    if (cacheFile && (!usable || decoded >= Math.max(1000, this.index.counts.locations / 20))) {
+      await writeIndexCache(cacheFile, cacheMac!, { indexIds: loaded, rows: this.index.exportRows() }).catch(() => {});
+    }
+  }
+
+  /** Keeps a decoded copy of the index in this cache directory (index-cache.ts) for loadIndex. */
+  useIndexCache(cacheDir: string | undefined): void {
+    this.indexCacheDir = cacheDir;
   }
 
   /** Loads the index unless it is loaded or loading (callers that may never need it ask late). */

@@ -133,7 +133,8 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined; // exclude files are expanded already; flags are literal, as in restic
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
   // Read directories ahead while the key is derived and the index loaded (dir-scan.ts).
-  const prescan = values.stdin ? undefined : new Prescan(normalisePaths(positionals), exclude && ((p) => exclude.excludes(p)));
+  const cache = cacheDir(values, env);
+  const prescan = values.stdin ? undefined : new Prescan(normalisePaths(positionals), exclude && ((p) => exclude.excludes(p)), cache !== undefined);
   let repo: Repository;
   try {
     repo = await openRepo(values, env);
@@ -149,7 +150,6 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     signal.addEventListener('abort', () => process.stdin.destroy(new DOMException('interrupted', 'AbortError')), { once: true });
   }
   const lock = await repo.lock(false);
-  const cache = cacheDir(values, env);
   repo.useIndexCache(cache);
   const progress = Progress.for('backup', !!values.json);
   const errors: string[] = [];

@@ -23,10 +23,9 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { chunkStream } from './chunk-source.ts';
 import { FileQueue } from './file-queue.ts';
 import { nodeFromStat, type StatFields } from './node-from-stat.ts';
-import { rawFromStat, scanDir, Scanned, type Prescan, type ScanEntry } from './dir-scan.ts';
+import { childPath, listDir, rawFromStat, scanDir, Scanned, type DirListing, type Prescan, type ScanEntry } from './dir-scan.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
-import { groupName, userName } from '../fs/metadata.ts';
-import { TreeMemo, type MemoEntry } from './tree-memo.ts';
+import { scanFingerprint, TreeMemo, type MemoEntry } from './tree-memo.ts';
 import { lstatSync } from 'node:fs';
 
 /** A node whose content may still be being read: the walk goes on while workers read files. */
@@ -109,11 +108,16 @@ export class Archiver {
   /** Whether remembered trees may be used (not with --force, which reads every file again). */
   private memoHits = false;
 
+  /** The excludes as a predicate on absolute paths (what listDir and the prescan take). */
+  private readonly excluded: ((abs: string) => boolean) | undefined;
+
   constructor(
     private readonly repo: Repository,
     private readonly opts: BackupOptions,
   ) {
     this.pol = repo.config.chunkerPolynomial;
+    const ex = opts.exclude;
+    this.excluded = ex ? (p) => ex.excludes(p) : undefined;
   }
 
   /**
@@ -378,7 +382,7 @@ export class Archiver {
     const memo = this.memo;
     const digest =
       memo && complete && kids.every((k) => k.st.isDirectory())
-        ? memo.digest(Buffer.from(`virtual:${abs}`), kids.map((k) => ({ name: k.name, entry: { raw: rawFromStat(k.st) } })), owners(kids.map((k) => ({ uid: Number(k.st.uid), gid: Number(k.st.gid) }))))
+        ? memo.digest(scanFingerprint(Buffer.from(`virtual:${abs}`), kids.map((k) => ({ name: k.name, entry: { raw: rawFromStat(k.st), uid: Number(k.st.uid), gid: Number(k.st.gid) } }))))
         : undefined;
     const known = digest !== undefined && this.memoHits ? memo!.get(digest) : undefined;
     if (known && known.subdirs.length === kids.length) {
@@ -457,40 +461,33 @@ export class Archiver {
    */
   private async walkDir(abs: Buffer, parentTree: TreeId | undefined): Promise<TreePending | undefined> {
     this.c.dirs++;
-    let entries: ScanEntry[];
+    const memo = this.memo;
+    let listing: DirListing;
     try {
-      entries = this.opts.prescan?.take(abs) ?? scanDir(abs);
+      listing = this.opts.prescan?.take(abs) ?? listDir(abs, this.excluded, memo !== undefined);
     } catch (e) {
       this.report(abs, e);
       return undefined;
     }
-    const exclude = this.opts.exclude;
-    const included: Child[] = [];
-    let readable = true;
-    for (const { name, entry } of entries) {
-      if (exclude?.excludes(childPath(abs, name).toString('utf8'))) continue;
-      if (!(entry instanceof Scanned)) readable = false;
-      included.push({ dir: abs, name, entry });
-    }
-    const memo = this.memo;
-    const digest = memo && readable ? memo.digest(abs, included as readonly ScannedChild[], owners((included as readonly ScannedChild[]).map((c) => c.entry))) : undefined;
+    const { included, fingerprint } = listing;
+    const digest = memo && fingerprint ? memo.digest(fingerprint) : undefined;
     const known = digest !== undefined && this.memoHits ? memo!.get(digest) : undefined;
     // The memo vouches for its trees while the index files it was written against exist; a
     // loaded index is asked as well.
     if (known && (this.#saver?.has('tree', known.tree) ?? true) && known.subdirs.length === included.filter((c) => (c.entry as Scanned).isDir).length) {
-      return this.walkKnown(included as readonly ScannedChild[], digest!, known);
+      return this.walkKnown(abs, included as readonly ScannedEntry[], digest!, known);
     }
-    return this.walkChanged(included, parentTree, readable ? digest : undefined);
+    return this.walkChanged(abs, included, parentTree, digest);
   }
 
   /** A directory whose own entries are as the memo remembers: only its subdirectories are walked. */
-  private async walkKnown(included: readonly ScannedChild[], digest: string, known: MemoEntry): Promise<TreePending> {
+  private async walkKnown(abs: Buffer, included: readonly ScannedEntry[], digest: string, known: MemoEntry): Promise<TreePending> {
     const subtrees: Promise<TreeId | undefined>[] = [];
     let j = 0;
     for (const c of included) {
       if (!c.entry.isDir) continue;
       this.opts.signal?.throwIfAborted();
-      subtrees.push((await this.walkDir(childPath(c.dir, c.name), known.subdirs[j++]))?.done ?? Promise.resolve(undefined));
+      subtrees.push((await this.walkDir(childPath(abs, c.name), known.subdirs[j++]))?.done ?? Promise.resolve(undefined));
     }
     return later((async () => {
       const ids = await Promise.all(subtrees);
@@ -520,14 +517,14 @@ export class Archiver {
             subtree === undefined
               ? ready(undefined)
               : later(
-                  nodeFromStat(childPath(c.dir, c.name), c.name, c.entry.st, c.entry.xattrBytes === 0).then(
+                  nodeFromStat(childPath(abs, c.name), c.name, c.entry.st, c.entry.xattrBytes === 0).then(
                     (n) => ({ ...n, subtree }),
-                    (e: unknown) => void this.report(childPath(c.dir, c.name), e),
+                    (e: unknown) => void this.report(childPath(abs, c.name), e),
                   ),
                 ),
           );
         } else {
-          children.push(await this.archive(childPath(c.dir, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+          children.push(await this.archive(childPath(abs, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
         }
       }
       await this.flushFiles();
@@ -536,10 +533,10 @@ export class Archiver {
   }
 
   /** A directory that changed, or has no memo: every entry is compared with the parent's node. */
-  private async walkChanged(included: readonly Child[], parentTree: TreeId | undefined, digest: string | undefined): Promise<TreePending> {
+  private async walkChanged(abs: Buffer, included: readonly ScanEntry[], parentTree: TreeId | undefined, digest: string | undefined): Promise<TreePending> {
     const parentNodes = await this.loadParentNodes(parentTree);
     const children: Pending[] = [];
-    for (const c of included) children.push(await this.archive(childPath(c.dir, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
+    for (const c of included) children.push(await this.archive(childPath(abs, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
     return later(this.finishTree(children, digest));
   }
 
@@ -648,20 +645,8 @@ export class Archiver {
   }
 }
 
-/** A scanned directory's entry (its path is built only when needed: most are never opened). */
-interface Child {
-  readonly dir: Buffer;
-  readonly name: Buffer;
-  readonly entry: Scanned | NodeJS.ErrnoException;
-}
-
-type ScannedChild = Child & { readonly entry: Scanned };
-
-const SLASH = Buffer.from('/');
-
-function childPath(dir: Buffer, name: Buffer): Buffer {
-  return dir.length === 1 ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]);
-}
+/** A directory entry lstat could read. */
+type ScannedEntry = ScanEntry & { readonly entry: Scanned };
 
 /** A directory's tree id, once all its content is stored. */
 type TreePending = { readonly done: Promise<TreeId> };
@@ -671,19 +656,6 @@ interface VirtualChild {
   readonly child: VDir;
   readonly path: Buffer;
   readonly st: BigIntStats;
-}
-
-/** The owner names a directory's nodes record, for the memo digest. */
-function owners(ids: Iterable<{ readonly uid: number; readonly gid: number }>): string {
-  const uids = new Set<number>();
-  const gids = new Set<number>();
-  for (const o of ids) {
-    uids.add(o.uid);
-    gids.add(o.gid);
-  }
-  const u = [...uids].sort((a, b) => a - b).map((id) => `${id}=${userName(id) ?? ''}`);
-  const g = [...gids].sort((a, b) => a - b).map((id) => `${id}=${groupName(id) ?? ''}`);
-  return JSON.stringify([u, g]);
 }
 
 function unchanged(a: TreeNode, b: TreeNode): boolean {

@@ -41,20 +41,22 @@ test('scanDir lists names in byte order with the same fields lstat gives', () =>
 test('a prescan reads directories ahead, skips excluded ones, and hands each out once', async () => {
   const dir = tree();
   try {
-    const p = new Prescan([dir], (abs) => abs.endsWith('/sub'));
+    const p = new Prescan([dir], (abs) => abs.endsWith('/sub'), true);
     await new Promise((r) => setTimeout(r, 200));
     p.stop();
     const top = p.take(Buffer.from(dir));
-    assert.deepEqual(top?.map((e) => e.name.toString('latin1')), scanDir(Buffer.from(dir)).map((e) => e.name.toString('latin1')));
+    assert.deepEqual(top?.included.map((e) => e.name.toString('latin1')), scanDir(Buffer.from(dir)).map((e) => e.name.toString('latin1')).filter((n) => n !== 'sub'));
+    assert.ok(top?.readable && top.fingerprint?.length === 32);
     assert.equal(p.take(Buffer.from(dir)), undefined, 'taken once');
     assert.equal(p.take(Buffer.from(path.join(dir, 'sub'))), undefined, 'excluded');
-    const q = new Prescan([dir], () => false);
+    const q = new Prescan([dir], undefined, false);
     let sub;
     for (let i = 0; i < 200 && !sub; i++) {
       await new Promise((r) => setTimeout(r, 10));
       sub = q.take(Buffer.from(path.join(dir, 'sub')));
     }
-    assert.deepEqual(sub?.map((e) => e.name.toString()), ['deep']);
+    assert.deepEqual(sub?.included.map((e) => e.name.toString()), ['deep']);
+    assert.equal(sub?.fingerprint, undefined, 'no fingerprints asked for');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
 import { getSystemErrorMap } from 'node:util';
 import { loadPosix } from '../fs/posix.ts';
 import type { StatFields } from './node-from-stat.ts';
+import { scanFingerprint, type MemoInput } from './tree-memo.ts';
 
 export interface ScanEntry {
   readonly name: Buffer;
@@ -124,8 +125,33 @@ function entryAt(name: Buffer, f: BigInt64Array, i: number): ScanEntry {
 }
 
 
+/** One directory as the backup walk uses it (listDir). */
+export interface DirListing {
+  /** The entries the excludes leave, in name order. */
+  readonly included: readonly ScanEntry[];
+  /** False if lstat failed for an included entry (the walk reports it; never remembered). */
+  readonly readable: boolean;
+  /** tree-memo.ts scanFingerprint of the included entries, when asked for and readable. */
+  readonly fingerprint: Buffer | undefined;
+}
+
+const SLASH = Buffer.from('/');
+
+/** `dir/name` (for `/`, just `/name`). */
+export function childPath(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 1 ? Buffer.concat([dir, name]) : Buffer.concat([dir, SLASH, name]);
+}
+
+/** Reads a directory (scanDir), applies the excludes, and fingerprints it for the tree memo. */
+export function listDir(abs: Buffer, excluded: ((abs: string) => boolean) | undefined, fingerprint: boolean): DirListing {
+  const entries = scanDir(abs);
+  const included = excluded ? entries.filter((e) => !excluded(childPath(abs, e.name).toString('utf8'))) : entries;
+  const readable = included.every((e) => e.entry instanceof Scanned);
+  return { included, readable, fingerprint: fingerprint && readable ? scanFingerprint(abs, included as readonly MemoInput[]) : undefined };
+}
+
 export class Prescan {
-  readonly #dirs = new Map<string, ScanEntry[]>();
+  readonly #dirs = new Map<string, DirListing>();
   readonly #stack: Buffer[];
   readonly #counted = { files: 0, bytes: 0 };
   #entries = 0;
@@ -133,12 +159,14 @@ export class Prescan {
 
   /**
    * Starts reading below `roots` (absolute paths) in the background, at most maxEntries entries.
-   * It counts the files and bytes it sees (excluded entries left out, as the walk leaves them
-   * out), so the progress totals need not read those directories again (leftover()).
+   * Each directory is listed as the walk would list it (listDir), fingerprints included when
+   * `fingerprints`. It counts the files and bytes it sees (excluded entries left out, as the
+   * walk leaves them out), so the progress totals need not read those directories again.
    */
   constructor(
     roots: readonly string[],
     private readonly excluded: ((abs: string) => boolean) | undefined,
+    private readonly fingerprints: boolean,
     private readonly maxEntries = 100_000,
   ) {
     this.#stack = [...roots].sort().reverse().map((r) => Buffer.from(r));
@@ -152,8 +180,8 @@ export class Prescan {
     this.#stopped = true;
   }
 
-  /** The entries read ahead for a directory, once (undefined if it was not reached). */
-  take(abs: Buffer): ScanEntry[] | undefined {
+  /** A directory read ahead, once (undefined if it was not reached). */
+  take(abs: Buffer): DirListing | undefined {
     const key = abs.toString('latin1');
     const e = this.#dirs.get(key);
     if (e) this.#dirs.delete(key);
@@ -173,23 +201,23 @@ export class Prescan {
     if (this.#stopped || this.#entries >= this.maxEntries) return;
     const dir = this.#stack.pop();
     if (dir === undefined) return;
-    let entries: ScanEntry[] | undefined;
+    let listing: DirListing | undefined;
     if (!this.excluded?.(dir.toString('utf8'))) {
       try {
-        entries = scanDir(dir);
+        listing = listDir(dir, this.excluded, this.fingerprints);
       } catch {
-        entries = undefined; // the walk reads it again and reports what is wrong
+        listing = undefined; // the walk reads it again and reports what is wrong
       }
     }
-    if (entries) {
-      this.#dirs.set(dir.toString('latin1'), entries);
-      this.#entries += entries.length;
-      const sep = Buffer.from(dir.length === 1 ? '' : '/');
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const e = entries[i]!;
-        if (e.entry instanceof Error) continue;
-        if (e.entry.isDir) this.#stack.push(Buffer.concat([dir, sep, e.name]));
-        else if (!this.excluded?.(Buffer.concat([dir, sep, e.name]).toString('utf8'))) {
+    if (listing) {
+      this.#dirs.set(dir.toString('latin1'), listing);
+      const { included } = listing;
+      this.#entries += included.length;
+      for (let i = included.length - 1; i >= 0; i--) {
+        const e = included[i]!;
+        if (!(e.entry instanceof Scanned)) continue;
+        if (e.entry.isDir) this.#stack.push(childPath(dir, e.name));
+        else {
           this.#counted.files++;
           if (e.entry.isFile) this.#counted.bytes += e.entry.size;
         }

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomKey } from '../crypto/crypto.ts';
 import { hashId, type IndexId, type TreeId } from '../ids.ts';
-import { TreeMemo } from './tree-memo.ts';
+import { scanFingerprint, TreeMemo } from './tree-memo.ts';
 
 const id = (s: string): string => hashId(Buffer.from(s));
-const entry = { name: Buffer.from('a.txt'), entry: { raw: new Uint8Array(120).fill(7) } };
+const entry = { name: Buffer.from('a.txt'), entry: { raw: new Uint8Array(120).fill(7), uid: 0, gid: 0 } };
+const fp = (dir: string, e = entry): Buffer => scanFingerprint(Buffer.from(dir), [e]);
 
 function withDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-memo-'));
@@ -20,7 +21,7 @@ test('a saved memo gives back what was kept, and only to the same repository key
     const key = randomKey();
     const base = { dir, key, repoId: id('repo'), host: 'h', paths: ['/srv'], salt: 'UTC', indexIds: [id('i1') as IndexId] };
     const m = await TreeMemo.open(base);
-    const d = m.digest(Buffer.from('/srv'), [entry], 'owners');
+    const d = m.digest(fp('/srv'));
     assert.equal(m.get(d), undefined);
     m.keep(d, { tree: id('t') as TreeId, subdirs: [id('s1') as TreeId, id('s2') as TreeId] });
     await m.save([id('i1') as IndexId, id('i2') as IndexId]);
@@ -29,16 +30,16 @@ test('a saved memo gives back what was kept, and only to the same repository key
 
     const again = await TreeMemo.open({ ...base, indexIds: [id('i2') as IndexId, id('i1') as IndexId, id('i3') as IndexId] });
     assert.equal(again.dropped, undefined);
-    assert.deepEqual(again.get(again.digest(Buffer.from('/srv'), [entry], 'owners')), { tree: id('t'), subdirs: [id('s1'), id('s2')] });
-    assert.equal(again.get(again.digest(Buffer.from('/srv'), [entry], 'other owners')), undefined);
-    assert.equal(again.get(again.digest(Buffer.from('/srv2'), [entry], 'owners')), undefined);
+    assert.deepEqual(again.get(again.digest(fp('/srv'))), { tree: id('t'), subdirs: [id('s1'), id('s2')] });
+    assert.equal(again.get(again.digest(fp('/srv', { ...entry, entry: { ...entry.entry, uid: 4242 } }))), undefined);
+    assert.equal(again.get(again.digest(fp('/srv2'))), undefined);
 
     const otherSalt = await TreeMemo.open({ ...base, salt: 'Europe/Berlin', indexIds: [id('i1') as IndexId, id('i2') as IndexId] });
-    assert.equal(otherSalt.get(otherSalt.digest(Buffer.from('/srv'), [entry], 'owners')), undefined, 'a salt change must miss');
+    assert.equal(otherSalt.get(otherSalt.digest(fp('/srv'))), undefined, 'a salt change must miss');
     const otherPaths = await TreeMemo.open({ ...base, paths: ['/srv', '/etc'], indexIds: [id('i1') as IndexId, id('i2') as IndexId] });
-    assert.equal(otherPaths.get(otherPaths.digest(Buffer.from('/srv'), [entry], 'owners')), undefined, 'another path set has its own file');
+    assert.equal(otherPaths.get(otherPaths.digest(fp('/srv'))), undefined, 'another path set has its own file');
     const otherKey = await TreeMemo.open({ ...base, key: randomKey(), repoId: id('repo'), indexIds: [id('i1') as IndexId, id('i2') as IndexId] });
-    assert.equal(otherKey.get(otherKey.digest(Buffer.from('/srv'), [entry], 'owners')), undefined);
+    assert.equal(otherKey.get(otherKey.digest(fp('/srv'))), undefined);
   }));
 
 test('a memo is dropped when an index file it was written against is gone, or when its file is damaged', () =>
@@ -46,11 +47,11 @@ test('a memo is dropped when an index file it was written against is gone, or wh
     const key = randomKey();
     const base = { dir, key, repoId: id('repo'), host: 'h', paths: ['/srv'], salt: '', indexIds: [] as IndexId[] };
     const m = await TreeMemo.open(base);
-    m.keep(m.digest(Buffer.from('/srv'), [entry], ''), { tree: id('t') as TreeId, subdirs: [] });
+    m.keep(m.digest(fp('/srv')), { tree: id('t') as TreeId, subdirs: [] });
     await m.save([id('i1') as IndexId, id('i2') as IndexId]);
     const gone = await TreeMemo.open({ ...base, indexIds: [id('i1') as IndexId] });
     assert.match(gone.dropped ?? '', /index .* is gone/);
-    assert.equal(gone.get(gone.digest(Buffer.from('/srv'), [entry], '')), undefined);
+    assert.equal(gone.get(gone.digest(fp('/srv'))), undefined);
 
     const file = path.join(dir, readdirSync(dir, { recursive: true }).map(String).find((f) => f.includes('trees-'))!);
     const good = readFileSync(file);
@@ -64,6 +65,6 @@ test('a memo is dropped when an index file it was written against is gone, or wh
       writeFileSync(file, bytes);
       const bad = await TreeMemo.open({ ...base, indexIds });
       assert.ok(bad.dropped, `${what}: should be dropped`);
-      assert.equal(bad.get(bad.digest(Buffer.from('/srv'), [entry], '')), undefined, what);
+      assert.equal(bad.get(bad.digest(fp('/srv'))), undefined, what);
     }
   }));

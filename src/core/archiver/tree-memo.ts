@@ -29,10 +29,11 @@
  * - A directory with an entry that could not be read is never remembered, so its errors are
  *   reported on every run.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { MasterKey } from '../crypto/crypto.ts';
+import { groupName, userName } from '../fs/metadata.ts';
 import { idFromBytes, type IndexId, type TreeId } from '../ids.ts';
 import { cacheKey, repoCacheDir, writeCacheFile } from '../repository/index-cache.ts';
 
@@ -45,8 +46,48 @@ export interface MemoEntry {
 /** One included directory entry as the digest sees it. */
 export interface MemoInput {
   readonly name: Buffer;
-  /** The scan's packed lstat fields (dir-scan.ts Scanned.raw). */
-  readonly entry: { readonly raw: Uint8Array };
+  /** The scan's packed lstat fields (dir-scan.ts Scanned.raw) and owner ids. */
+  readonly entry: { readonly raw: Uint8Array; readonly uid: number; readonly gid: number };
+}
+
+/**
+ * SHA-256 of what a directory's memo digest covers, computed without the key (so the prescan
+ * can do it while the key is derived): the path, each included entry's name and packed lstat
+ * fields, and the owners' names.
+ */
+export function scanFingerprint(dir: Buffer, entries: readonly MemoInput[]): Buffer {
+  const who = owners(entries);
+  let size = 8 + dir.length + 4 + Buffer.byteLength(who);
+  const raws = entries.map((e) => e.entry.raw);
+  for (const [i, e] of entries.entries()) size += 4 + e.name.length + 4 + raws[i]!.length;
+  const buf = Buffer.allocUnsafe(size);
+  let o = buf.writeUInt32LE(dir.length, 0);
+  o += dir.copy(buf, o);
+  o = buf.writeUInt32LE(entries.length, o);
+  for (const [i, e] of entries.entries()) {
+    const raw = raws[i]!;
+    o = buf.writeUInt32LE(e.name.length, o);
+    o += e.name.copy(buf, o);
+    o = buf.writeUInt32LE(raw.length, o);
+    buf.set(raw, o);
+    o += raw.length;
+  }
+  o = buf.writeUInt32LE(Buffer.byteLength(who), o);
+  o += buf.write(who, o);
+  return createHash('sha256').update(buf.subarray(0, o)).digest();
+}
+
+/** The owner names a directory's nodes record (a rename in /etc/passwd changes every tree). */
+function owners(entries: readonly MemoInput[]): string {
+  const uids = new Set<number>();
+  const gids = new Set<number>();
+  for (const e of entries) {
+    uids.add(e.entry.uid);
+    gids.add(e.entry.gid);
+  }
+  const u = [...uids].sort((a, b) => a - b).map((id) => `${id}=${userName(id) ?? ''}`);
+  const g = [...gids].sort((a, b) => a - b).map((id) => `${id}=${groupName(id) ?? ''}`);
+  return JSON.stringify([u, g]);
 }
 
 const MAGIC = Buffer.from('LBTREEMEMO1\n');
@@ -99,26 +140,9 @@ export class TreeMemo {
     return new TreeMemo(file, hmacKey, opts.salt, parsed.entries, undefined);
   }
 
-  /** The digest of one directory's scan (see the module comment for what it covers). */
-  digest(dir: Buffer, entries: readonly MemoInput[], owners: string): string {
-    let size = 8 + dir.length + 4 + Buffer.byteLength(owners);
-    const raws = entries.map((e) => e.entry.raw);
-    for (const [i, e] of entries.entries()) size += 4 + e.name.length + 4 + raws[i]!.length;
-    const buf = Buffer.allocUnsafe(size);
-    let o = buf.writeUInt32LE(dir.length, 0);
-    o += dir.copy(buf, o);
-    o = buf.writeUInt32LE(entries.length, o);
-    for (const [i, e] of entries.entries()) {
-      const raw = raws[i]!;
-      o = buf.writeUInt32LE(e.name.length, o);
-      o += e.name.copy(buf, o);
-      o = buf.writeUInt32LE(raw.length, o);
-      buf.set(raw, o);
-      o += raw.length;
-    }
-    o = buf.writeUInt32LE(Buffer.byteLength(owners), o);
-    o += buf.write(owners, o);
-    return createHmac('sha256', this.#hmacKey).update(this.#salt).update(buf.subarray(0, o)).digest().toString('latin1');
+  /** The memo's key for a directory: its scan fingerprint, keyed (see the module comment). */
+  digest(fingerprint: Uint8Array): string {
+    return createHmac('sha256', this.#hmacKey).update(this.#salt).update(fingerprint).digest().toString('latin1');
   }
 
   /** What the last backup stored for a digest. */

@@ -170,6 +170,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
       scanTotals: !values.quiet && (values.json || process.stderr.isTTY),
       onEvent: (e) => {
         if (e.type === 'progress') progress.update(e);
+        else if (e.type === 'warning') process.stderr.write(`\rwarning: ${e.message}\n`);
         else {
           errors.push(`${e.path}: ${e.message}`);
           if (values.json) out(JSON.stringify({ message_type: 'error', item: e.path, error: e.message }));

@@ -90,6 +90,19 @@ describe('the tree memo', () => {
     assert.equal(s.dirs_reused, Number(s.dirs) - 18); // the source root, deep, d01..d16
   });
 
+  test('a file put back as it was two backups ago adds no data blob: the cached index knows it', () => {
+    const file = path.join(tree.root, tree.mutableFile);
+    const first = readFileSync(file);
+    writeFileSync(file, Buffer.concat([first, Buffer.from(' and more')]));
+    assert.equal(twin().data_blobs, 1);
+    writeFileSync(file, first);
+    const back = twin();
+    assert.equal(back.files_changed, 1);
+    assert.equal(back.data_blobs, 0);
+    const files = readdirSync(sb.env.LIFEBOAT_CACHE_DIR!, { recursive: true }).map(String);
+    assert.ok(files.some((f) => f.endsWith('/index')), `no index cache in ${files.join(', ')}`);
+  });
+
   test('a mode change and an xattr change alone, with every name as it was, are seen', () => {
     chmodSync(path.join(tree.root, tree.mutableFile), 0o640);
     sb.exec('setfattr', ['-n', 'user.memo', '-v', 'set', path.join(tree.root, 'deep/d01/d02/d03/d04/d05/d06/d07/d08/d09/d10/d11/d12/d13/d14/d15/d16/leaf.txt')]);

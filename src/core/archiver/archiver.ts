@@ -45,7 +45,9 @@ export interface ExcludeMatcher {
 
 export type BackupEvent =
   | { readonly type: 'progress'; readonly files: number; readonly bytes: number; readonly totalFiles?: number; readonly totalBytes?: number; readonly errors: number }
-  | { readonly type: 'error'; readonly path: string; readonly message: string };
+  | { readonly type: 'error'; readonly path: string; readonly message: string }
+  /** Something that slows later runs but loses nothing (the cache directory is not writable). */
+  | { readonly type: 'warning'; readonly message: string };
 
 export interface BackupOptions {
   readonly paths?: readonly string[];
@@ -224,7 +226,9 @@ export class Archiver {
     };
     const snapshotId = await this.repo.saveSnapshot(sn);
     // After the snapshot: a memo is only ever written for trees a snapshot holds.
-    await this.memo?.save(await this.repo.listIds('index')).catch((e: unknown) => this.report(o.memoDir ?? '', new Error(`Cannot save the tree memo (the next backup is slower): ${(e as Error).message}`)));
+    const warn = (what: string) => (e: unknown) => o.onEvent?.({ type: 'warning', message: `Cannot save the ${what} in ${o.memoDir}: ${(e as Error).message} (the next backup is slower)` });
+    await this.memo?.save(await this.repo.listIds('index')).catch(warn('tree memo'));
+    await this.repo.saveIndexCache().catch(warn('index cache'));
     const st = this.#saver?.takeStats() ?? { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0 };
     return {
       snapshotId,

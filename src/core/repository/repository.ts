@@ -34,7 +34,8 @@ export class Repository implements LockStore {
   readonly index = new MasterIndex();
   private indexLoaded = false;
   private indexLoading: Promise<void> | undefined;
-  private indexCacheDir: string | undefined;
+  /** The index cache (useIndexCache), and which index files the loaded index holds. */
+  private indexCache: { readonly file: string; readonly key: Buffer; files?: IndexId[]; stale: boolean; uncachedRows: number } | undefined;
   private saver: BlobSaver | undefined;
 
   private constructor(
@@ -139,14 +140,12 @@ export class Repository implements LockStore {
   async loadIndex(opts: { onError?: (id: Id, e: unknown) => void; onFile?: (id: Id, idx: ReturnType<typeof decodeIndex>) => void } = {}): Promise<void> {
     const ids = await this.listIds('index');
     // A command that looks at each index file (check) never takes the cache's word for them.
-    const cacheFile = this.indexCacheDir !== undefined && !opts.onError && !opts.onFile ? path.join(repoCacheDir(this.indexCacheDir, this.config.id), 'index') : undefined;
-    const cacheMac = cacheFile ? cacheKey(this.key, 'index cache') : undefined;
-    const cached = cacheFile ? await readIndexCache(cacheFile, cacheMac!) : undefined;
+    const cache = opts.onError || opts.onFile ? undefined : this.indexCache;
+    const cached = cache ? await readIndexCache(cache.file, cache.key) : undefined;
     const present = new Set<string>(ids);
     const usable = cached !== undefined && cached.indexIds.every((id) => present.has(id));
     if (usable) this.index.importRows(cached.rows);
     const loaded: IndexId[] = usable ? [...cached.indexIds] : [];
-    const before = this.index.counts.locations;
     const skip = new Set<string>(loaded);
     for (const id of ids) {
       if (skip.has(id)) continue;
@@ -166,16 +165,33 @@ export class Repository implements LockStore {
       }
     }
     this.indexLoaded = true;
-    // Rewritten when it was missing or stale, or when much was decoded on top of it.
-    const decoded = this.index.counts.locations - before;
-    if (cacheFile && (!usable || decoded >= Math.max(1000, this.index.counts.locations / 20))) {
-      await writeIndexCache(cacheFile, cacheMac!, { indexIds: loaded, rows: this.index.exportRows() }).catch(() => {});
+    if (cache) {
+      cache.files = loaded;
+      cache.stale = !usable;
+      cache.uncachedRows = this.index.counts.locations - (usable ? cached.rows.pack.length : 0);
     }
   }
 
-  /** Keeps a decoded copy of the index in this cache directory (index-cache.ts) for loadIndex. */
+  /**
+   * Keeps a decoded copy of the index in this cache directory (index-cache.ts): loadIndex reads
+   * it, saveIndexCache writes it. Only for commands that add to the index, never remove from it.
+   */
   useIndexCache(cacheDir: string | undefined): void {
-    this.indexCacheDir = cacheDir;
+    this.indexCache = cacheDir === undefined ? undefined : { file: path.join(repoCacheDir(cacheDir, this.config.id), 'index'), key: cacheKey(this.key, 'index cache'), stale: true, uncachedRows: 0 };
+  }
+
+  /**
+   * Writes the index cache if the index was loaded and the cache is missing, stale, or more than
+   * a little (1000 rows or 5 %) behind what is loaded: decoding a few new index files on top of it
+   * costs less than rewriting it after every backup.
+   */
+  async saveIndexCache(): Promise<void> {
+    const c = this.indexCache;
+    if (!c?.files || !this.indexLoaded) return;
+    if (!c.stale && c.uncachedRows < Math.max(1000, this.index.counts.locations / 20)) return;
+    await writeIndexCache(c.file, c.key, { indexIds: c.files, rows: this.index.exportRows() });
+    c.stale = false;
+    c.uncachedRows = 0;
   }
 
   /** Loads the index unless it is loaded or loading (callers that may never need it ask late). */
@@ -217,7 +233,15 @@ export class Repository implements LockStore {
   }
 
   async saveIndexFile(packs: Parameters<typeof encodeIndex>[0]['packs'], supersedes: Id[] = []): Promise<Id> {
-    return this.saveUnpacked('index', encodeIndex({ packs, supersedes }));
+    const id = await this.saveUnpacked('index', encodeIndex({ packs, supersedes }));
+    const c = this.indexCache;
+    if (c?.files) {
+      // The loaded index holds these packs already (the blob saver added them as written).
+      for (const p of packs) this.index.add(p.id, [], id as IndexId);
+      c.files.push(id as IndexId);
+      c.uncachedRows += packs.reduce((n, p) => n + p.blobs.length, 0);
+    }
+    return id;
   }
 
   // ---- snapshots ----

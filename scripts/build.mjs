@@ -3,11 +3,13 @@
 // typecheck` is the type check). bin/lifeboat runs dist/ when it is newer than every source
 // file, and the TypeScript sources through tsx otherwise, so a stale build is never used.
 import { build } from 'esbuild';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Chunk names carry content hashes: without a clean start, every build would leave the last one's behind.
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(path.join(root, 'dist'), { recursive: true });
 await build({
   entryPoints: { cli: path.join(root, 'src/cli/main.ts'), 'blob-worker': path.join(root, 'src/core/repository/blob-worker.ts') },

@@ -176,6 +176,11 @@ sources:
     // The mirror holds the same selection as plain files.
     const mirrored = await listTree(path.join(mirrorRoot, 'current', 'docs', 'docs'));
     assert.deepEqual(mirrored, ['app/', 'app/config.yaml', 'invoices/', 'invoices/2025-01.pdf', 'invoices/2025-02.pdf', 'mnt/', 'mnt/media/', 'mnt/media/film.mkv', 'notes.txt']);
+
+    // Each repository got its tree memo (for the paths source) and index cache in the state directory.
+    const cached = (await listTree(path.join(dir, 'state', 'cache'))).filter((f) => !f.endsWith('/'));
+    assert.equal(cached.filter((f) => /^[0-9a-f]{64}\/index$/.test(f)).length, 2, cached.join(', '));
+    assert.equal(cached.filter((f) => /^[0-9a-f]{64}\/trees-[0-9a-f]+$/.test(f)).length, 2, cached.join(', '));
   });
 
   it('status --json shows every cell OK with its last success and snapshot', async () => {

@@ -177,7 +177,9 @@ export class Repository implements LockStore {
    * it, saveIndexCache writes it. Only for commands that add to the index, never remove from it.
    */
   useIndexCache(cacheDir: string | undefined): void {
-    this.indexCache = cacheDir === undefined ? undefined : { file: path.join(repoCacheDir(cacheDir, this.config.id), 'index'), key: cacheKey(this.key, 'index cache'), stale: true, uncachedRows: 0 };
+    const file = cacheDir === undefined ? undefined : path.join(repoCacheDir(cacheDir, this.config.id), 'index');
+    if (file === this.indexCache?.file) return; // the same cache again (one handle, several backups)
+    this.indexCache = file === undefined ? undefined : { file, key: cacheKey(this.key, 'index cache'), stale: true, uncachedRows: 0 };
   }
 
   /**

@@ -5,6 +5,7 @@
  * never interleave), then each cell: source guards, free-space estimate, backup (repository)
  * or rsync (mirror). Every outcome, "destination absent" included, goes to the state store.
  */
+import * as path from 'node:path';
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { backup } from '../../core/archiver/archiver.ts';
@@ -170,11 +171,14 @@ async function runCell(config: Config, source: Source, destination: Destination,
   if (!repo) throw new Error('repository not open');
   const lock = await repo.lock(false, 30_000);
   try {
-    await repo.loadIndex();
+    // The tree memo and the decoded index live in the state directory (tree-memo.ts, index-cache.ts).
+    const cache = path.join(config.state_dir, 'cache');
+    repo.useIndexCache(cache);
+    await repo.ensureIndex();
     const tags = [sourceTag(source), ...source.tags];
     const summary =
       source.kind === 'paths'
-        ? await backup(repo, { paths: source.paths, exclude, excludePatterns: patterns, tags, host: deps.hostname, onEvent: progress, ...(deps.signal ? { signal: deps.signal } : {}) })
+        ? await backup(repo, { paths: source.paths, exclude, excludePatterns: patterns, tags, host: deps.hostname, onEvent: progress, memoDir: cache, ...(deps.signal ? { signal: deps.signal } : {}) })
         : await backup(repo, { stdin: { stream: commandOutput(source.name, source.command.argv, deps.signal ? { signal: deps.signal } : {}), filename: source.filename }, tags, host: deps.hostname, onEvent: progress, ...(deps.signal ? { signal: deps.signal } : {}) });
     return {
       ...base,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LocalBackend } from '../backend/local-backend.ts';
@@ -95,11 +95,17 @@ test('the index cache gives the index decoding gives, follows added and removed 
     same(answers((await open(true)).index), await fresh(), 'a file removed');
     assert.notDeepEqual(readFileSync(file), rewritten);
 
-    // A damaged cache file is ignored.
+    // A damaged cache file is ignored (and rewritten); temp files a killed run left an hour ago go.
     const bytes = readFileSync(file);
     bytes[bytes.length >> 1] ^= 1;
     writeFileSync(file, bytes);
+    const stale = `${file}.tmp-1-dead`;
+    const live = `${file}.tmp-2-live`;
+    writeFileSync(stale, 'x');
+    writeFileSync(live, 'x');
+    utimesSync(stale, new Date(Date.now() - 7200_000), new Date(Date.now() - 7200_000));
     same(answers((await open(true)).index), await fresh(), 'a damaged cache');
+    assert.ok(!existsSync(stale) && existsSync(live), 'only the hour-old temp file is removed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

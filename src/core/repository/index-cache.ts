@@ -96,6 +96,18 @@ export async function writeCacheFile(file: string, key: Buffer, body: Buffer): P
     await fsp.rm(tmp, { force: true });
     throw e;
   }
+  await removeStaleTemps(path.dirname(file));
+}
+
+/** Temp files a killed run left behind (an hour old: a live writer renames its own in moments). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const cutoff = Date.now() - 3600_000;
+  for (const name of await fsp.readdir(dir).catch(() => [])) {
+    if (!name.includes('.tmp-')) continue;
+    const p = path.join(dir, name);
+    const st = await fsp.lstat(p).catch(() => undefined);
+    if (st?.isFile() && st.mtimeMs < cutoff) await fsp.rm(p, { force: true });
+  }
 }
 
 function parse(body: Buffer): CachedIndex {

@@ -5,8 +5,11 @@
  * Shape: like restic, every path keeps its absolute position: backing up /srv/share gives a
  * root tree holding `srv`, whose subtree holds `share`; intermediate directories carry their
  * real metadata. Incremental: a file whose size, mtime, ctime and inode equal those of the node
- * at the same path in the parent snapshot (and whose blobs are all still indexed) is not read.
- * Unreadable entries are reported as findings and counted; they never abort the run.
+ * at the same path in the parent snapshot (and whose blobs are all still indexed) is not read;
+ * a directory whose entries all match what the tree memo remembers (tree-memo.ts) takes the
+ * remembered tree id without loading the parent's tree, and the index is loaded only when a
+ * directory needs it. Unreadable entries are reported as findings and counted; they never
+ * abort the run.
  * Chunk sealing is pipelined through the BlobSaver's worker pool; the walk never waits for a
  * blob unless the in-flight budget is used up.
  */

@@ -3,8 +3,9 @@
  * fields in one native call (src/native/scandir.c). Prescan reads directories ahead, depth
  * first in the walk's own order, while the main thread would otherwise only wait (deriving the
  * repository key takes about half a second by design); the walk then takes each directory's
- * entries from it instead of reading them again. What a prescan saw is what the snapshot
- * records, as if the walk had reached that directory a moment earlier.
+ * listing from it instead of reading it again. A listing has the excludes applied and, for the
+ * tree memo, a fingerprint of what the directory's tree is made of. What a prescan saw is what
+ * the snapshot records, as if the walk had reached that directory a moment earlier.
  */
 import { getSystemErrorMap } from 'node:util';
 import { loadPosix } from '../fs/posix.ts';

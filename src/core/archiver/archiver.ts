@@ -401,7 +401,7 @@ export class Archiver {
       }
       const nodes: TreeNode[] = [];
       for (const [i, k] of kids.entries()) {
-        const n = await this.dirNode(k, ids[i]);
+        const n = await this.dirNode(k.path, k.name, k.st, ids[i]);
         if (n) nodes.push(n);
         else complete = false;
       }
@@ -417,7 +417,7 @@ export class Archiver {
         await this.flushFiles();
         n = await pending.done;
       } else {
-        n = await this.dirNode(k, await this.virtualTree(k.child, k.path.toString(), pn?.type === 'dir' ? (pn.subtree ?? undefined) : undefined));
+        n = await this.dirNode(k.path, k.name, k.st, await this.virtualTree(k.child, k.path.toString(), pn?.type === 'dir' ? (pn.subtree ?? undefined) : undefined));
       }
       if (n) nodes.push(n);
       else complete = false;
@@ -433,13 +433,16 @@ export class Archiver {
     return tree?.done;
   }
 
-  /** A directory's node from its lstat result, with its tree; undefined (reported) if it cannot be made. */
-  private async dirNode(k: VirtualChild, subtree: TreeId | undefined): Promise<TreeNode | undefined> {
+  /**
+   * A directory's node from its lstat result, with its tree; undefined if it has no tree (it
+   * could not be read) or the node cannot be made (reported).
+   */
+  private async dirNode(abs: Buffer, name: Buffer, st: StatFields, subtree: TreeId | undefined, noXattrs = false): Promise<TreeNode | undefined> {
     if (subtree === undefined) return undefined;
     try {
-      return { ...(await nodeFromStat(k.path, k.name, k.st)), subtree };
+      return { ...(await nodeFromStat(abs, name, st, noXattrs)), subtree };
     } catch (e) {
-      this.report(k.path, e);
+      this.report(abs, e);
       return undefined;
     }
   }
@@ -519,17 +522,7 @@ export class Archiver {
       let k = 0;
       for (const c of included) {
         if (c.entry.isDir) {
-          const subtree = ids[k++];
-          children.push(
-            subtree === undefined
-              ? ready(undefined)
-              : later(
-                  nodeFromStat(childPath(abs, c.name), c.name, c.entry.st, c.entry.xattrBytes === 0).then(
-                    (n) => ({ ...n, subtree }),
-                    (e: unknown) => void this.report(childPath(abs, c.name), e),
-                  ),
-                ),
-          );
+          children.push(later(this.dirNode(childPath(abs, c.name), c.name, c.entry.st, ids[k++], c.entry.xattrBytes === 0)));
         } else {
           children.push(await this.archive(childPath(abs, c.name), c.name, parentNodes.get(c.name.toString('latin1')), c.entry));
         }

@@ -132,7 +132,7 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
   for (const f of values['exclude-file'] ?? []) patterns.push(...(await readExcludeFile(f, env)));
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined; // exclude files are expanded already; flags are literal, as in restic
   const tags = (values.tag ?? []).flatMap((t) => t.split(',')).filter(Boolean);
-  // Read directories ahead while the key is derived and the index loaded (dir-scan.ts).
+  // Read and fingerprint directories ahead while the key is derived (dir-scan.ts).
   const cache = cacheDir(values, env);
   const prescan = values.stdin ? undefined : new Prescan(normalisePaths(positionals), exclude && ((p) => exclude.excludes(p)), cache !== undefined);
   let repo: Repository;

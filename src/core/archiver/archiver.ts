@@ -26,7 +26,7 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { chunkStream } from './chunk-source.ts';
 import { FileQueue } from './file-queue.ts';
 import { nodeFromStat, type StatFields } from './node-from-stat.ts';
-import { childPath, listDir, rawFromStat, scanDir, Scanned, type DirListing, type Prescan, type ScanEntry } from './dir-scan.ts';
+import { childPath, listDir, rawFromStat, Scanned, tally, type DirListing, type Prescan, type ScanEntry } from './dir-scan.ts';
 import { formatGoTime } from '../crypto/time-now.ts';
 import { scanFingerprint, TreeMemo, type MemoEntry } from './tree-memo.ts';
 import { lstatSync } from 'node:fs';
@@ -267,7 +267,7 @@ export class Archiver {
    * left out as the walk leaves them out. Directories the prescan read are counted already.
    */
   private scanTotals(paths: string[]): void {
-    const excluded = (abs: string): boolean => this.opts.exclude?.excludes(abs) ?? false;
+    const excluded = (abs: string): boolean => this.excluded?.(abs) ?? false;
     const pre = this.opts.prescan?.leftover();
     const t = { files: pre?.files ?? 0, bytes: pre?.bytes ?? 0 };
     const stack: Buffer[] = pre ? pre.dirs.filter((d) => !excluded(d.toString('utf8'))) : [];
@@ -296,23 +296,10 @@ export class Archiver {
           this.totals = t;
           return;
         }
-        let entries: ScanEntry[] = [];
         try {
-          entries = scanDir(dir);
+          tally(dir, listDir(dir, this.excluded, false), stack, t);
         } catch {
           // the walk reports it
-        }
-        const sep = Buffer.from(dir.length === 1 ? '' : '/');
-        for (let i = entries.length - 1; i >= 0; i--) {
-          const { name, entry } = entries[i]!;
-          if (entry instanceof Error) continue;
-          const abs = Buffer.concat([dir, sep, name]);
-          if (excluded(abs.toString('utf8'))) continue;
-          if (entry.isDir) stack.push(abs);
-          else {
-            t.files++;
-            if (entry.isFile) t.bytes += entry.size;
-          }
         }
       }
       setImmediate(step);

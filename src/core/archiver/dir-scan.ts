@@ -114,17 +114,14 @@ export function scanDir(abs: Buffer): ScanEntry[] {
 }
 
 function entryAt(name: Buffer, f: BigInt64Array, i: number): ScanEntry {
-  {
-    const o = i * SCAN_FIELDS;
-    const errno = Number(f[o + 15]);
-    if (errno !== 0) {
-      const [code, text] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
-      return { name, entry: Object.assign(new Error(`${code}: ${text}, lstat`), { code, errno: -errno, syscall: 'lstat' }) };
-    }
-    return { name, entry: new Scanned(f, o) };
+  const o = i * SCAN_FIELDS;
+  const errno = Number(f[o + 15]);
+  if (errno !== 0) {
+    const [code, text] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
+    return { name, entry: Object.assign(new Error(`${code}: ${text}, lstat`), { code, errno: -errno, syscall: 'lstat' }) };
   }
+  return { name, entry: new Scanned(f, o) };
 }
-
 
 /** One directory as the backup walk uses it (listDir). */
 export interface DirListing {
@@ -149,6 +146,23 @@ export function listDir(abs: Buffer, excluded: ((abs: string) => boolean) | unde
   const included = excluded ? entries.filter((e) => !excluded(childPath(abs, e.name).toString('utf8'))) : entries;
   const readable = included.every((e) => e.entry instanceof Scanned);
   return { included, readable, fingerprint: fingerprint && readable ? scanFingerprint(abs, included as readonly MemoInput[]) : undefined };
+}
+
+/**
+ * Counts a listing's files and bytes into `counted` and pushes its subdirectories on `stack`
+ * (last first, so they pop in name order): the progress totals, as the walk will see them.
+ */
+export function tally(dir: Buffer, listing: DirListing, stack: Buffer[], counted: { files: number; bytes: number }): void {
+  const { included } = listing;
+  for (let i = included.length - 1; i >= 0; i--) {
+    const e = included[i]!;
+    if (!(e.entry instanceof Scanned)) continue;
+    if (e.entry.isDir) stack.push(childPath(dir, e.name));
+    else {
+      counted.files++;
+      if (e.entry.isFile) counted.bytes += e.entry.size;
+    }
+  }
 }
 
 export class Prescan {
@@ -212,17 +226,8 @@ export class Prescan {
     }
     if (listing) {
       this.#dirs.set(dir.toString('latin1'), listing);
-      const { included } = listing;
-      this.#entries += included.length;
-      for (let i = included.length - 1; i >= 0; i--) {
-        const e = included[i]!;
-        if (!(e.entry instanceof Scanned)) continue;
-        if (e.entry.isDir) this.#stack.push(childPath(dir, e.name));
-        else {
-          this.#counted.files++;
-          if (e.entry.isFile) this.#counted.bytes += e.entry.size;
-        }
-      }
+      this.#entries += listing.included.length;
+      tally(dir, listing, this.#stack, this.#counted);
     }
     setImmediate(() => this.#step());
   }

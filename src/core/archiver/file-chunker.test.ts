@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { chunkLengths, MAX_SIZE } from '../chunker/chunker.ts';
 import { KnownBlobs } from '../repository/known-blobs.ts';
-import { FileChunker, releaseBudget, type FilePart } from './file-chunker.ts';
+import { FileChunker, type FilePart } from './file-chunker.ts';
+import { MAX_BLOB, RingReleaser, RingWriter, newRing } from './seal-ring.ts';
 
 const POL = 0x3da3358b4dc173n;
 
@@ -31,23 +32,26 @@ interface Run {
   readonly sealedCalls: number;
 }
 
-function run(paths: string[], known: Uint8Array[] = [], budgetLimit = 64 << 20): Run {
+function run(paths: string[], known: Uint8Array[] = []): Run {
   const parts: FilePart[] = [];
   let sealedCalls = 0;
-  const budget = new Int32Array(new SharedArrayBuffer(4));
+  const share = newRing(2 * MAX_BLOB + 12345);
+  const releaser = new RingReleaser(share);
   const fc = new FileChunker(
-    (d) => {
+    (d, _compress, alloc) => {
       sealedCalls++;
-      // Stands in for compress+encrypt: an owned copy with 32 bytes of overhead.
-      const out = new Uint8Array(d.length + 32);
+      // Stands in for compress+encrypt: 32 bytes of overhead, written where alloc says.
+      const out = alloc(d.length + 32);
       out.set(d, 16);
       return { sealed: out, uncompressedLength: undefined };
     },
     (p) => {
       parts.push(...p);
-      // The main thread releases what it received.
-      for (const part of p) for (const c of part.chunks) if (c.sealed) releaseBudget(budget, c.sealed.length);
+      // The main thread releases what it received (here at once; a pack write in a backup).
+      for (const part of p) for (const c of part.chunks) if (c.end !== undefined) releaser.received(c.end);
+      for (const part of p) for (const c of part.chunks) if (c.end !== undefined) releaser.release(c.end);
     },
+    new RingWriter(share),
   );
   fc.run({
     kind: 'files',
@@ -55,10 +59,8 @@ function run(paths: string[], known: Uint8Array[] = [], budgetLimit = 64 << 20):
     pol: POL,
     compress: true,
     known: KnownBlobs.build(known.length, (fn) => known.forEach(fn)).buffer,
-    budget: budget.buffer as SharedArrayBuffer,
-    budgetLimit,
   });
-  assert.equal(Atomics.load(budget, 0), 0, 'everything handed over was released');
+  assert.equal(releaser.unreleased, 0, 'every sealed blob was handed over');
   return { parts, sealedCalls };
 }
 
@@ -72,7 +74,7 @@ test('cuts files exactly where restic\'s chunker does, across read-buffer refill
       return p;
     });
     const missing = path.join(dir, 'missing');
-    const { parts } = run([...files, missing], [], 20 << 20);
+    const { parts } = run([...files, missing]);
     const byFile = new Map<number, { ids: string[]; end?: FilePart['end'] }>();
     for (const p of parts) {
       const f = byFile.get(p.file) ?? { ids: [] };

@@ -5,16 +5,17 @@
  * a backup's CPU work runs on every core instead of one.
  *
  * Memory per worker: one read buffer of MAX_SIZE + READ_MIN (a chunk is always contiguous in it,
- * never copied out) plus sealed blobs not yet handed over. Hand-over is bounded by a byte budget
- * shared with the main thread (`budget`): sealed bytes count against it until the main thread
- * has written them to a pack file (or dropped them as duplicates), and a worker that would
- * exceed it waits, so a slow destination slows the readers instead of filling memory.
+ * never copied out) and the worker's seal ring (seal-ring.ts), shared with the main thread:
+ * blobs are sealed into it and stay there until the main thread has written them to a pack file
+ * (or dropped them as duplicates). A worker whose ring is full waits, so a slow destination
+ * slows the readers instead of filling memory.
  */
 import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Chunker, MAX_SIZE } from '../chunker/index.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
 import { KnownBlobs } from '../repository/known-blobs.ts';
+import { RingStopped, type RingWriter } from './seal-ring.ts';
 
 export interface FileTask {
   readonly kind: 'files';
@@ -23,17 +24,16 @@ export interface FileTask {
   readonly pol: bigint;
   readonly compress: boolean;
   readonly known: SharedArrayBuffer;
-  /** Int32Array(1) over it: sealed bytes handed to the main thread and not yet released. */
-  readonly budget: SharedArrayBuffer;
-  readonly budgetLimit: number;
 }
 
 export interface ChunkOut {
   readonly id: string;
   readonly length: number;
-  /** Absent when the repository already held the blob (nothing to store). */
+  /** Absent when the repository already held the blob (nothing to store). A view of the worker's ring. */
   readonly sealed?: Uint8Array;
   readonly uncompressedLength?: number;
+  /** With `sealed`: the ring position just past it, which the main thread releases (RingReleaser). */
+  readonly end?: number;
 }
 
 /** Results for one file, possibly in several parts; `end` is set on its last part. */
@@ -43,11 +43,11 @@ export interface FilePart {
   readonly end?: { readonly size: number } | { readonly error: { readonly code?: string; readonly message: string } };
 }
 
-export type Seal = (data: Uint8Array, compress: boolean) => { sealed: Uint8Array; uncompressedLength: number | undefined };
+/** Seals data (zstd when it pays) into the buffer `alloc` gives for the sealed size, which it calls once. */
+export type Seal = (data: Uint8Array, compress: boolean, alloc: (n: number) => Buffer) => { sealed: Uint8Array; uncompressedLength: number | undefined };
 
 /** Parts are posted once this many sealed bytes wait, or at the end of the task. */
 const PART_BYTES = 4 << 20;
-const BUDGET_WAIT_MS = 50;
 /** Ids this worker sealed in this run, remembered so a duplicate is not sealed again. */
 const SEALED_HERE_MAX = 65_536;
 
@@ -59,40 +59,51 @@ export class FileChunker {
   readonly #sealedHere = new Set<string>();
   #known: KnownBlobs | undefined;
   #chunker: Chunker | undefined;
+  /** During run(): takes ring space for a blob and notes its end in #end. */
+  #alloc: (n: number) => Buffer = () => {
+    throw new Error('FileChunker: seal outside run()');
+  };
+  #end = 0;
 
   constructor(
     private readonly seal: Seal,
-    private readonly post: (parts: FilePart[], transfer: ArrayBuffer[]) => void,
+    private readonly post: (parts: FilePart[]) => void,
+    private readonly ring: RingWriter,
   ) {}
 
   /** Processes every file of the task; failures of single files are reported in their parts. */
   run(task: FileTask): void {
     if (this.#known?.buffer !== task.known) this.#known = KnownBlobs.attach(task.known);
     if (this.#chunker?.pol !== task.pol) this.#chunker = new Chunker(task.pol);
-    const budget = new Int32Array(task.budget);
     let parts: FilePart[] = [];
-    let transfer: ArrayBuffer[] = [];
     let pending = 0;
+    let chunks: ChunkOut[] = [];
+    let file = 0;
     const flush = (): void => {
       if (parts.length === 0) return;
-      this.post(parts, transfer);
+      this.post(parts);
       parts = [];
-      transfer = [];
       pending = 0;
     };
-    task.paths.forEach((p, file) => {
-      let chunks: ChunkOut[] = [];
+    // Before a wait for ring space, everything sealed here goes to the main thread, the only
+    // one that can release it.
+    const handOver = (): void => {
+      parts.push({ file, chunks });
+      chunks = [];
+      flush();
+    };
+    this.#alloc = (n) => {
+      const t = this.ring.take(n, handOver);
+      this.#end = t.end;
+      return t.view;
+    };
+    task.paths.forEach((p, i) => {
+      file = i;
+      chunks = [];
       const onChunk = (c: ChunkOut): void => {
         chunks.push(c);
         if (!c.sealed) return;
-        transfer.push(c.sealed.buffer as ArrayBuffer);
         pending += c.sealed.length;
-        // Waiting for the main thread makes sense only once it has everything sealed here.
-        reserve(budget, c.sealed.length, task.budgetLimit, () => {
-          parts.push({ file, chunks });
-          chunks = [];
-          flush();
-        });
         if (pending >= PART_BYTES) {
           parts.push({ file, chunks });
           chunks = [];
@@ -103,6 +114,8 @@ export class FileChunker {
       try {
         end = { size: this.#chunkFile(p, task.compress, onChunk) };
       } catch (e) {
+        // The backup failed elsewhere: the whole task ends, not only this file.
+        if (e instanceof RingStopped) throw e;
         const err = e as NodeJS.ErrnoException;
         end = { error: { code: err.code, message: err.message } };
       }
@@ -156,44 +169,15 @@ export class FileChunker {
     const digest = createHash('sha256').update(data).digest();
     const id = digest.toString('hex');
     if (this.#known!.has(digest) || this.#sealedHere.has(id)) return { id, length: data.length };
-    const r = this.seal(data, compress);
+    const r = this.seal(data, compress, this.#alloc);
     // Only a hint (the main thread deduplicates for certain): bounded, not one entry per blob
     // of a multi-terabyte first backup.
     if (this.#sealedHere.size >= SEALED_HERE_MAX) this.#sealedHere.clear();
     this.#sealedHere.add(id);
     return r.uncompressedLength === undefined
-      ? { id, length: data.length, sealed: r.sealed }
-      : { id, length: data.length, sealed: r.sealed, uncompressedLength: r.uncompressedLength };
+      ? { id, length: data.length, sealed: r.sealed, end: this.#end }
+      : { id, length: data.length, sealed: r.sealed, uncompressedLength: r.uncompressedLength, end: this.#end };
   }
-}
-
-/**
- * Counts n bytes against the shared budget, waiting while it is used up (never for the first
- * bytes). Before the first wait, handOver() posts what this worker holds: the main thread can
- * only release bytes it has received.
- */
-function reserve(budget: Int32Array, n: number, limit: number, handOver: () => void): void {
-  let handedOver = false;
-  for (;;) {
-    const used = Atomics.load(budget, 0);
-    if (used === 0 || used + n <= limit) {
-      if (Atomics.compareExchange(budget, 0, used, used + n) === used) return;
-      continue;
-    }
-    if (!handedOver) {
-      handOver();
-      handedOver = true;
-      continue;
-    }
-    Atomics.wait(budget, 0, used, BUDGET_WAIT_MS);
-  }
-}
-
-/** Returns n bytes to the budget (main thread, once they are in a pack file or dropped). */
-export function releaseBudget(budget: Int32Array, n: number): void {
-  if (n <= 0) return;
-  Atomics.sub(budget, 0, n);
-  Atomics.notify(budget, 0);
 }
 
 /** Opens without updating atime (as restic); O_NOATIME needs ownership or CAP_FOWNER. */

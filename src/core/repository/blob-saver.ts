@@ -7,12 +7,12 @@
  */
 import type { Id, PackId } from '../ids.ts';
 import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
-import { WorkerPool } from './worker-pool.ts';
+import { WorkerPool, defaultWorkers } from './worker-pool.ts';
 import { sealBlob } from './blob-worker.ts';
 import type { Repository } from './repository.ts';
 import { KnownBlobs } from './known-blobs.ts';
-import { releaseBudget, type FilePart } from '../archiver/file-chunker.ts';
-import { MAX_SIZE } from '../chunker/chunker.ts';
+import type { FilePart } from '../archiver/file-chunker.ts';
+import { RingReleaser, newRing, ringSize } from '../archiver/seal-ring.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
@@ -39,9 +39,12 @@ export class BlobSaver {
   private readonly waiters: (() => void)[] = [];
   private failure: unknown;
   private readonly writtenIndexes: Id[] = [];
-  /** Sealed bytes from file workers not yet in a pack file, per open packer (see file-chunker.ts). */
-  private readonly credit = new Map<PackWriter, number>();
-  private readonly budget = new Int32Array(new SharedArrayBuffer(4));
+  /** Per file worker, the main thread's side of its seal ring (seal-ring.ts). */
+  private rings: RingReleaser[] = [];
+  /** Where in which ring a sealed blob from a file worker lies, until its pack is written. */
+  private readonly inRing = new WeakMap<Uint8Array, { readonly worker: number; readonly end: number }>();
+  /** Per open packer, the ring blobs to release once its pack file is written. */
+  private readonly ringBlobs = new Map<PackWriter, { readonly worker: number; readonly end: number }[]>();
   private known: KnownBlobs | undefined;
   /** Totals since the last takeStats(), for a run's summary. */
   private stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
@@ -62,7 +65,11 @@ export class BlobSaver {
 
   private getPool(): WorkerPool {
     if (!this.pool) {
-      this.pool = new WorkerPool(this.repo.key, this.opts.workers);
+      const n = this.opts.workers ?? defaultWorkers();
+      // Untouched ring pages cost nothing: a pool that only seals single blobs never fills them.
+      const shares = Array.from({ length: n }, () => newRing(ringSize(this.opts.packSize ?? DEFAULT_PACK_SIZE, n)));
+      this.pool = new WorkerPool(this.repo.key, n, (i) => ({ ring: shares[i] }));
+      this.rings = shares.map((s) => new RingReleaser(s));
       this.slots = this.pool.size * 2 + 2;
     }
     return this.pool;
@@ -129,7 +136,7 @@ export class BlobSaver {
       }
       return { id, known: false, stored: r.sealed.length };
     } catch (e) {
-      this.failure ??= e;
+      this.fail(e);
       throw e;
     } finally {
       if (!inline) {
@@ -148,7 +155,6 @@ export class BlobSaver {
     if (this.failure) throw this.failure;
     const pool = this.getPool();
     this.known ??= KnownBlobs.build(this.repo.index.counts.data, (fn) => this.repo.index.forEachId('data', fn));
-    const packSize = this.opts.packSize ?? DEFAULT_PACK_SIZE;
     const r = await pool.run(
       {
         kind: 'files',
@@ -156,13 +162,18 @@ export class BlobSaver {
         pol,
         compress: this.repo.config.version === 2 && (this.opts.compress ?? true),
         known: this.known.buffer as SharedArrayBuffer,
-        budget: this.budget.buffer as SharedArrayBuffer,
-        // Above a full pack plus a largest blob, the main thread has a pack to write and frees bytes.
-        budgetLimit: packSize + MAX_SIZE + (1 << 20),
       },
       [],
-      (m) => {
-        if (m.kind === 'parts') m.parts.forEach(onPart);
+      (m, worker) => {
+        if (m.kind !== 'parts') return;
+        for (const part of m.parts) {
+          for (const c of part.chunks) {
+            if (!c.sealed || c.end === undefined) continue;
+            this.rings[worker]!.received(c.end);
+            this.inRing.set(c.sealed, { worker, end: c.end });
+          }
+        }
+        m.parts.forEach(onPart);
       },
     );
     if (r.kind !== 'filesDone') throw new Error('unexpected worker reply');
@@ -178,18 +189,23 @@ export class BlobSaver {
   }
 
   /**
-   * Stores a data blob a file worker sealed, unless the repository already has it; its bytes
-   * count against the workers' budget until its pack is written.
+   * Stores a data blob a file worker sealed, unless the repository already has it; its place in
+   * the worker's ring stays taken until its pack is written.
    */
   addSealed(id: Id, sealed: Uint8Array, uncompressedLength: number | undefined): boolean {
     if (this.failure) throw this.failure;
+    const ring = this.inRing.get(sealed);
     if (this.has('data', id)) {
-      releaseBudget(this.budget, sealed.length);
+      if (ring) this.rings[ring.worker]!.release(ring.end);
       return false;
     }
     const packer = this.packerFor('data');
     packer.addSealed('data', id, sealed, uncompressedLength);
-    this.credit.set(packer, (this.credit.get(packer) ?? 0) + sealed.length);
+    if (ring) {
+      const list = this.ringBlobs.get(packer);
+      if (list) list.push(ring);
+      else this.ringBlobs.set(packer, [ring]);
+    }
     this.inflight.add('data' + id);
     this.stats.dataBlobs++;
     this.stats.bytesAdded += sealed.length;
@@ -211,11 +227,12 @@ export class BlobSaver {
 
   private startUpload(packer: PackWriter): void {
     const fin = packer.finish();
-    const credit = this.credit.get(packer) ?? 0;
-    this.credit.delete(packer);
+    const inRings = this.ringBlobs.get(packer) ?? [];
+    this.ringBlobs.delete(packer);
     const job = (async () => {
       await this.repo.backend.save('data', fin.id, fin.bytes);
-      releaseBudget(this.budget, credit);
+      // The file holds the bytes now; the workers may seal over them (fin.bytes is not read again).
+      for (const r of inRings) this.rings[r.worker]!.release(r.end);
       this.repo.index.add(fin.id, fin.blobs);
       for (const b of fin.blobs) this.inflight.delete(b.type + b.id);
       this.unindexed.push({ id: fin.id, blobs: fin.blobs });
@@ -223,14 +240,16 @@ export class BlobSaver {
       this.stats.packsWritten++;
       if (this.unindexedBlobs >= INDEX_BLOBS) await this.writeIndex();
     })();
-    const tracked = job.catch((e: unknown) => {
-      this.failure ??= e;
-      // Workers waiting for budget must run on to see the failure, not wait for ever.
-      Atomics.store(this.budget, 0, 0);
-      Atomics.notify(this.budget, 0);
-    });
+    const tracked = job.catch((e: unknown) => this.fail(e));
     this.uploads.add(tracked);
     void tracked.finally(() => this.uploads.delete(tracked));
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e;
+    // Workers waiting for ring space must stop, not wait for ever (and not seal over blobs a
+    // pack write may still be reading).
+    for (const r of this.rings) r.stop();
   }
 
   private async writeIndex(): Promise<void> {

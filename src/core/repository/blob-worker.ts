@@ -10,6 +10,7 @@ import type { Id } from '../ids.ts';
 import { FileChunker, type FilePart, type FileTask } from '../archiver/file-chunker.ts';
 import { FileWriter, type WritePart, type WriteTask } from '../restorer/file-writer.ts';
 import { PackVerifier, type PackCheckTask } from '../checker/pack-verifier.ts';
+import { RingWriter, type RingShare } from '../archiver/seal-ring.ts';
 
 export type BlobTask =
   | { readonly kind: 'seal'; readonly data: Uint8Array; readonly compress: boolean | 'always' }
@@ -40,11 +41,16 @@ const SAMPLE = 64 * 1024;
  * restic 0.14 compresses every blob; storing an incompressible one uncompressed is equally valid
  * v2 (types 0/1) and saves the zstd work on media. A 64 KiB sample decides for large blobs.
  */
-export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | 'always'): { sealed: Buffer; uncompressedLength: number | undefined } {
+export function sealBlob(
+  key: MasterKey,
+  data: Uint8Array,
+  compress: boolean | 'always',
+  alloc?: (n: number) => Buffer,
+): { sealed: Buffer; uncompressedLength: number | undefined } {
   // Compressed frames are sealed straight from zstd's memory, never copied out first.
   if (compress === 'always' && data.length > 0) {
     // Trees, as restic: restic's prune repacks any v2 tree pack holding an uncompressed blob.
-    return { sealed: zstdCompressView(data, 3, (c) => seal(key, c)), uncompressedLength: data.length };
+    return { sealed: zstdCompressView(data, 3, (c) => seal(key, c, alloc)), uncompressedLength: data.length };
   }
   if (compress && data.length > 0) {
     let worth = true;
@@ -54,11 +60,11 @@ export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | '
       worth = zstdCompressView(sample, 1, (c) => c.length < SAMPLE * 0.97);
     }
     if (worth) {
-      const sealed = zstdCompressView(data, 3, (c) => (c.length < data.length ? seal(key, c) : undefined));
+      const sealed = zstdCompressView(data, 3, (c) => (c.length < data.length ? seal(key, c, alloc) : undefined));
       if (sealed) return { sealed, uncompressedLength: data.length };
     }
   }
-  return { sealed: seal(key, data), uncompressedLength: undefined };
+  return { sealed: seal(key, data, alloc), uncompressedLength: undefined };
 }
 
 /** The index entry of a lone sealed data blob, for pack.ts openBlob/withOpenBlob. */
@@ -86,8 +92,8 @@ function ownBuffer(b: Uint8Array): Uint8Array {
 
 if (parentPort) {
   const port = parentPort;
-  const k = (workerData as { key: { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array } }).key;
-  const key = makeKey(k.encrypt, k.macK, k.macR);
+  const init = workerData as { key: { encrypt: Uint8Array; macK: Uint8Array; macR: Uint8Array }; ring?: RingShare };
+  const key = makeKey(init.key.encrypt, init.key.macK, init.key.macR);
   const ready = initZstd();
   let files: FileChunker | undefined;
   let writer: FileWriter | undefined;
@@ -96,12 +102,12 @@ if (parentPort) {
     ready
       .then(() => {
         if (task.kind === 'files') {
+          if (!init.ring) throw new Error('file tasks need a worker pool made with seal rings');
+          // Sealed blobs are views of the ring, shared with the main thread: posted, not transferred.
           files ??= new FileChunker(
-            (data, compress) => {
-              const r = sealBlob(key, data, compress);
-              return { sealed: ownBuffer(r.sealed), uncompressedLength: r.uncompressedLength };
-            },
-            (parts, transfer) => port.postMessage({ kind: 'parts', parts } satisfies BlobTaskResult, transfer),
+            (plain, compress, alloc) => sealBlob(key, plain, compress, alloc),
+            (parts) => port.postMessage({ kind: 'parts', parts } satisfies BlobTaskResult),
+            new RingWriter(init.ring),
           );
           files.run(task);
           port.postMessage({ kind: 'filesDone' } satisfies BlobTaskResult);

@@ -12,7 +12,8 @@ import type { BlobTask, BlobTaskResult } from './blob-worker.ts';
 
 interface Pending {
   task: BlobTask;
-  onPart: ((r: Extract<BlobTaskResult, { kind: 'parts' | 'written' }>) => void) | undefined;
+  /** `worker` is the index of the worker answering (0 .. size-1). */
+  onPart: ((r: Extract<BlobTaskResult, { kind: 'parts' | 'written' }>, worker: number) => void) | undefined;
   transfer: ArrayBuffer[];
   resolve: (r: BlobTaskResult) => void;
   reject: (e: unknown) => void;
@@ -57,10 +58,11 @@ export class WorkerPool {
   private closed = false;
   private failure: unknown;
 
-  constructor(key: MasterKey, size = defaultWorkers()) {
+  /** `extra(i)` adds fields to worker i's workerData (BlobSaver gives each its seal ring). */
+  constructor(key: MasterKey, size = defaultWorkers(), extra?: (worker: number) => Record<string, unknown>) {
     const keyData = { encrypt: key.encrypt, macK: key.macK, macR: key.macR };
     for (let i = 0; i < size; i++) {
-      const w = spawnWorker({ key: keyData });
+      const w = spawnWorker({ ...extra?.(i), key: keyData });
       w.unref();
       w.on('message', (r: BlobTaskResult) => this.done(w, r, undefined));
       w.on('error', (e) => this.done(w, undefined, e));
@@ -104,7 +106,7 @@ export class WorkerPool {
     const p = this.running.get(w);
     if ((r?.kind === 'parts' || r?.kind === 'written') && p) {
       try {
-        p.onPart?.(r);
+        p.onPart?.(r, this.all.indexOf(w));
       } catch (e) {
         // The task fails now; its later parts and final answer are ignored.
         p.onPart = undefined;

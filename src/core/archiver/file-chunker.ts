@@ -43,8 +43,12 @@ export interface FilePart {
   readonly end?: { readonly size: number } | { readonly error: { readonly code?: string; readonly message: string } };
 }
 
-/** Seals data (zstd when it pays) into the buffer `alloc` gives for the sealed size, which it calls once. */
-export type Seal = (data: Uint8Array, compress: boolean, alloc: (n: number) => Buffer) => { sealed: Uint8Array; uncompressedLength: number | undefined };
+/**
+ * Seals data (zstd when it pays) into ring space: `slot(max)`, called once, gives at least as
+ * many bytes as the blob may need, and the sealed blob must be a prefix of that slot (the rest
+ * goes back to the ring).
+ */
+export type Seal = (data: Uint8Array, compress: boolean, slot: (max: number) => Buffer) => { sealed: Uint8Array; uncompressedLength: number | undefined };
 
 /** Parts are posted once this many sealed bytes wait, or at the end of the task. */
 const PART_BYTES = 4 << 20;
@@ -59,11 +63,11 @@ export class FileChunker {
   readonly #sealedHere = new Set<string>();
   #known: KnownBlobs | undefined;
   #chunker: Chunker | undefined;
-  /** During run(): takes ring space for a blob and notes its end in #end. */
+  /** During run(): takes ring space for a blob, remembered in #slot. */
   #alloc: (n: number) => Buffer = () => {
     throw new Error('FileChunker: seal outside run()');
   };
-  #end = 0;
+  #slot: Buffer | undefined;
 
   constructor(
     private readonly seal: Seal,
@@ -93,9 +97,9 @@ export class FileChunker {
       flush();
     };
     this.#alloc = (n) => {
-      const t = this.ring.take(n, handOver);
-      this.#end = t.end;
-      return t.view;
+      if (this.#slot) throw new Error('FileChunker: a blob took two ring slots');
+      this.#slot = this.ring.take(n, handOver).view;
+      return this.#slot;
     };
     task.paths.forEach((p, i) => {
       file = i;
@@ -169,14 +173,20 @@ export class FileChunker {
     const digest = createHash('sha256').update(data).digest();
     const id = digest.toString('hex');
     if (this.#known!.has(digest) || this.#sealedHere.has(id)) return { id, length: data.length };
+    this.#slot = undefined;
     const r = this.seal(data, compress, this.#alloc);
+    const slot = this.#slot as Buffer | undefined;
+    if (!slot || r.sealed.buffer !== slot.buffer || r.sealed.byteOffset !== slot.byteOffset || r.sealed.length > slot.length) {
+      throw new Error('FileChunker: a sealed blob must be a prefix of its ring slot');
+    }
+    const end = this.ring.shrink(r.sealed.length);
     // Only a hint (the main thread deduplicates for certain): bounded, not one entry per blob
     // of a multi-terabyte first backup.
     if (this.#sealedHere.size >= SEALED_HERE_MAX) this.#sealedHere.clear();
     this.#sealedHere.add(id);
     return r.uncompressedLength === undefined
-      ? { id, length: data.length, sealed: r.sealed, end: this.#end }
-      : { id, length: data.length, sealed: r.sealed, uncompressedLength: r.uncompressedLength, end: this.#end };
+      ? { id, length: data.length, sealed: r.sealed, end }
+      : { id, length: data.length, sealed: r.sealed, uncompressedLength: r.uncompressedLength, end };
   }
 }
 

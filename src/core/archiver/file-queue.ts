@@ -60,14 +60,14 @@ export class FileQueue {
   private async dispatch(b: { readonly paths: Uint8Array[]; readonly files: Waiting[]; readonly bytes: number }): Promise<void> {
     while (this.running.size >= this.saver.workers * QUEUE_PER_WORKER) await Promise.race(this.running);
     if (this.failure) throw this.failure;
-    const onPart = (part: FilePart): void => {
+    const onPart = (part: FilePart, worker: number): void => {
       const w = b.files[part.file];
       if (!w) throw new Error(`file worker answered for file ${part.file} of ${b.files.length}`);
       let bytes = 0;
       for (const c of part.chunks) {
         w.content.push(c.id as Id);
         bytes += c.length;
-        if (c.sealed) this.saver.addSealed(c.id as Id, c.sealed, c.uncompressedLength);
+        if (c.sealed) this.saver.addSealed(c, worker);
       }
       this.onBytes(bytes);
       if (part.end) w.resolve('error' in part.end ? { error: part.end.error } : { size: part.end.size, content: w.content });

@@ -54,6 +54,17 @@ test('the released position passes a blob only when every earlier blob is releas
   assert.equal(releaser.unreleased, 0);
 });
 
+test('shrinking a slot gives its tail back: the next slot starts right after the kept bytes', () => {
+  const share = newRing(2 * MAX_BLOB);
+  const writer = new RingWriter(share);
+  const a = writer.take(MAX_BLOB, () => assert.fail('the ring has room'));
+  assert.equal(writer.shrink(1000), 1000);
+  const b = writer.take(500, () => assert.fail('the ring has room'));
+  assert.equal(b.view.byteOffset, a.view.byteOffset + 1000);
+  assert.equal(b.end, 1500);
+  assert.throws(() => writer.shrink(501), RangeError);
+});
+
 test('a stopped ring makes the waiting worker give up instead of waiting for ever', () => {
   const share = newRing(2 * MAX_BLOB);
   const writer = new RingWriter(share);

@@ -24,9 +24,13 @@
  */
 import { MAX_SIZE } from '../chunker/chunker.ts';
 import { CRYPTO_OVERHEAD } from '../crypto/crypto.ts';
+import { zstdBound } from '../compress/zstd.ts';
 
-/** The largest sealed blob a file worker produces (a compressed blob is kept only if smaller). */
-export const MAX_BLOB = MAX_SIZE + CRYPTO_OVERHEAD;
+/**
+ * The largest slot a file worker takes: room to compress a largest chunk in place (zstd's bound)
+ * plus the IV and MAC. The slot shrinks to what the sealed blob needs (RingWriter.shrink).
+ */
+export const MAX_BLOB = zstdBound(MAX_SIZE) + CRYPTO_OVERHEAD;
 
 const RELEASED = 0;
 const STOPPED = 1;
@@ -62,6 +66,8 @@ export class RingWriter {
   readonly #bytes: SharedArrayBuffer;
   readonly #control: BigInt64Array;
   #head = 0;
+  /** Where the last take() started, for shrink(). */
+  #start = 0;
 
   constructor(share: RingShare) {
     this.#bytes = share.bytes;
@@ -92,7 +98,15 @@ export class RingWriter {
       Atomics.wait(this.#control, RELEASED, released, WAIT_MS);
     }
     this.#head = end;
+    this.#start = start;
     return { view: Buffer.from(this.#bytes, start % size, n), end };
+  }
+
+  /** Gives back the end of the last slot taken, keeping its first `used` bytes; returns the new end. */
+  shrink(used: number): number {
+    if (used < 0 || this.#start + used > this.#head) throw new RangeError(`cannot shrink a ring slot of ${this.#head - this.#start} bytes to ${used}`);
+    this.#head = this.#start + used;
+    return this.#head;
   }
 }
 

@@ -1,7 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LifeboatError } from '../errors.ts';
-import { initZstd, scanFrames, zstdCompress, zstdDecompress } from './zstd.ts';
+import { initZstd, scanFrames, zstdBound, zstdCompress, zstdCompressTo, zstdDecompress } from './zstd.ts';
+import { loadPosix } from '../fs/posix.ts';
 import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 function randomBytes(rnd: () => number, n: number): Buffer {
@@ -54,6 +55,18 @@ describe('zstd', () => {
       assert.deepEqual(Buffer.from(zstdDecompress(c, input.length)), input);
       assert.equal(scanFrames(c).exact, input.length, 'our frames declare their content size');
     }
+  });
+
+  test('zstdBound is libzstd\'s own bound, and zstdCompressTo fills a buffer of that size', () => {
+    for (const n of [0, 1, 1000, (128 << 10) - 1, 128 << 10, (128 << 10) + 1, 1 << 20, 8 << 20, (8 << 20) + 7]) {
+      assert.equal(zstdBound(n), loadPosix().zstdCompressBound(n), `bound of ${n}`);
+    }
+    const rnd = prng(5);
+    const data = new Uint8Array(300_000).map(() => rnd() & 0xff);
+    const out = Buffer.alloc(zstdBound(data.length));
+    const n = zstdCompressTo(data, out);
+    assert.deepEqual(zstdDecompress(out.subarray(0, n), data.length), data);
+    assert.throws(() => zstdCompressTo(data, out.subarray(0, out.length - 1)), RangeError);
   });
 
   test('compresses text and honours the level', () => {

@@ -69,6 +69,24 @@ export function zstdCompressView<T>(data: Uint8Array, level: number, use: (view:
 }
 
 /**
+ * libzstd's ZSTD_COMPRESSBOUND: the most one frame of n bytes compresses to (n plus 1/256, plus
+ * a little for inputs under 128 KiB). Pure arithmetic, so sizes can be planned without the addon.
+ */
+export function zstdBound(n: number): number {
+  return n + Math.floor(n / 256) + (n < 128 << 10 ? ((128 << 10) - n) >> 11 : 0);
+}
+
+/** Compresses into `out` (at least zstdBound(data.length) bytes) and returns the frame's length. */
+export function zstdCompressTo(data: Uint8Array, out: Uint8Array, level = 3): number {
+  if (out.length < zstdBound(data.length)) throw new RangeError(`zstd output of ${out.length} bytes is below the bound for ${data.length}`);
+  try {
+    return loadPosix().zstdCompressInto(data, out, level);
+  } catch (e) {
+    throw malformedError(`Cannot compress: ${(e as Error).message}`, e);
+  }
+}
+
+/**
  * Decompresses one or more concatenated frames (skippable frames allowed). With expectedSize the
  * output must be exactly that long. Throws malformedError on anything else, never another error.
  */

@@ -11,7 +11,7 @@ import { WorkerPool, defaultWorkers } from './worker-pool.ts';
 import { sealBlob } from './blob-worker.ts';
 import type { Repository } from './repository.ts';
 import { KnownBlobs } from './known-blobs.ts';
-import type { FilePart } from '../archiver/file-chunker.ts';
+import type { ChunkOut, FilePart } from '../archiver/file-chunker.ts';
 import { RingReleaser, newRing, ringSize } from '../archiver/seal-ring.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
@@ -41,8 +41,6 @@ export class BlobSaver {
   private readonly writtenIndexes: Id[] = [];
   /** Per file worker, the main thread's side of its seal ring (seal-ring.ts). */
   private rings: RingReleaser[] = [];
-  /** Where in which ring a sealed blob from a file worker lies, until its pack is written. */
-  private readonly inRing = new WeakMap<Uint8Array, { readonly worker: number; readonly end: number }>();
   /** Per open packer, the ring blobs to release once its pack file is written. */
   private readonly ringBlobs = new Map<PackWriter, { readonly worker: number; readonly end: number }[]>();
   private known: KnownBlobs | undefined;
@@ -148,10 +146,11 @@ export class BlobSaver {
 
   /**
    * Reads, chunks and seals files in the worker pool (file-chunker.ts); each result part goes
-   * to onPart in order, and its sealed blobs must be passed to addSealed(). Resolves when every
+   * to onPart in order with the index of the worker that sealed it, and its sealed blobs must be
+   * passed to addSealed() with that index. Resolves when every
    * file of the batch has ended (successfully or with an error in its last part).
    */
-  async chunkFiles(paths: readonly Uint8Array[], pol: bigint, onPart: (part: FilePart) => void): Promise<void> {
+  async chunkFiles(paths: readonly Uint8Array[], pol: bigint, onPart: (part: FilePart, worker: number) => void): Promise<void> {
     if (this.failure) throw this.failure;
     const pool = this.getPool();
     this.known ??= KnownBlobs.build(this.repo.index.counts.data, (fn) => this.repo.index.forEachId('data', fn));
@@ -166,14 +165,8 @@ export class BlobSaver {
       [],
       (m, worker) => {
         if (m.kind !== 'parts') return;
-        for (const part of m.parts) {
-          for (const c of part.chunks) {
-            if (!c.sealed || c.end === undefined) continue;
-            this.rings[worker]!.received(c.end);
-            this.inRing.set(c.sealed, { worker, end: c.end });
-          }
-        }
-        m.parts.forEach(onPart);
+        for (const part of m.parts) for (const c of part.chunks) if (c.sealed && c.end !== undefined) this.rings[worker]!.received(c.end);
+        for (const part of m.parts) onPart(part, worker);
       },
     );
     if (r.kind !== 'filesDone') throw new Error('unexpected worker reply');
@@ -192,9 +185,12 @@ export class BlobSaver {
    * Stores a data blob a file worker sealed, unless the repository already has it; its place in
    * the worker's ring stays taken until its pack is written.
    */
-  addSealed(id: Id, sealed: Uint8Array, uncompressedLength: number | undefined): boolean {
+  addSealed(chunk: ChunkOut, worker: number): boolean {
     if (this.failure) throw this.failure;
-    const ring = this.inRing.get(sealed);
+    const { sealed, uncompressedLength } = chunk;
+    const id = chunk.id as Id;
+    if (!sealed) throw new Error('addSealed: the chunk was not sealed');
+    const ring = chunk.end === undefined ? undefined : { worker, end: chunk.end };
     if (this.has('data', id)) {
       if (ring) this.rings[ring.worker]!.release(ring.end);
       return false;

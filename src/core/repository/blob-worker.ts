@@ -3,8 +3,8 @@
  * Poly1305) and opens blobs for restore and check (MAC, decrypt, decompress, SHA-256 verify).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { makeKey, seal, type MasterKey } from '../crypto/crypto.ts';
-import { initZstd, zstdCompressView } from '../compress/zstd.ts';
+import { CRYPTO_OVERHEAD, IV_SIZE, MAC_SIZE, makeKey, seal, type MasterKey } from '../crypto/crypto.ts';
+import { initZstd, zstdBound, zstdCompressTo, zstdCompressView } from '../compress/zstd.ts';
 import { openBlob, withOpenBlob, type PackedBlob } from '../format/pack.ts';
 import type { Id } from '../ids.ts';
 import { FileChunker, type FilePart, type FileTask } from '../archiver/file-chunker.ts';
@@ -37,34 +37,44 @@ export type BlobTaskResult =
 
 const SAMPLE = 64 * 1024;
 
+/** Whether zstd is worth trying: a 64 KiB sample from the middle of a large blob must shrink by 3 %. */
+function worthCompressing(data: Uint8Array): boolean {
+  if (data.length <= 4 * SAMPLE) return true;
+  const mid = Math.floor(data.length / 2);
+  return zstdCompressView(data.subarray(mid, mid + SAMPLE), 1, (c) => c.length < SAMPLE * 0.97);
+}
+
 /**
  * restic 0.14 compresses every blob; storing an incompressible one uncompressed is equally valid
  * v2 (types 0/1) and saves the zstd work on media. A 64 KiB sample decides for large blobs.
  */
-export function sealBlob(
-  key: MasterKey,
-  data: Uint8Array,
-  compress: boolean | 'always',
-  alloc?: (n: number) => Buffer,
-): { sealed: Buffer; uncompressedLength: number | undefined } {
+export function sealBlob(key: MasterKey, data: Uint8Array, compress: boolean | 'always'): { sealed: Buffer; uncompressedLength: number | undefined } {
   // Compressed frames are sealed straight from zstd's memory, never copied out first.
   if (compress === 'always' && data.length > 0) {
     // Trees, as restic: restic's prune repacks any v2 tree pack holding an uncompressed blob.
-    return { sealed: zstdCompressView(data, 3, (c) => seal(key, c, alloc)), uncompressedLength: data.length };
+    return { sealed: zstdCompressView(data, 3, (c) => seal(key, c)), uncompressedLength: data.length };
   }
-  if (compress && data.length > 0) {
-    let worth = true;
-    if (data.length > 4 * SAMPLE) {
-      const mid = Math.floor(data.length / 2);
-      const sample = data.subarray(mid, mid + SAMPLE);
-      worth = zstdCompressView(sample, 1, (c) => c.length < SAMPLE * 0.97);
-    }
-    if (worth) {
-      const sealed = zstdCompressView(data, 3, (c) => (c.length < data.length ? seal(key, c, alloc) : undefined));
-      if (sealed) return { sealed, uncompressedLength: data.length };
-    }
+  if (compress && data.length > 0 && worthCompressing(data)) {
+    const sealed = zstdCompressView(data, 3, (c) => (c.length < data.length ? seal(key, c) : undefined));
+    if (sealed) return { sealed, uncompressedLength: data.length };
   }
-  return { sealed: seal(key, data, alloc), uncompressedLength: undefined };
+  return { sealed: seal(key, data), uncompressedLength: undefined };
+}
+
+/**
+ * sealBlob for a file worker's ring (file-chunker.ts Seal): the chunk is compressed straight
+ * into its ring slot, after the IV's place, and sealed there in place, so no zstd output buffer
+ * sits beside the ring. A blob that does not shrink is sealed from the plaintext into the same slot.
+ */
+export function sealIntoSlot(key: MasterKey, data: Uint8Array, compress: boolean, slot: (max: number) => Buffer): { sealed: Buffer; uncompressedLength: number | undefined } {
+  if (compress && data.length > 0 && worthCompressing(data)) {
+    const out = slot(zstdBound(data.length) + CRYPTO_OVERHEAD);
+    const n = zstdCompressTo(data, out.subarray(IV_SIZE, out.length - MAC_SIZE));
+    if (n < data.length) return { sealed: seal(key, out.subarray(IV_SIZE, IV_SIZE + n), () => out.subarray(0, n + CRYPTO_OVERHEAD)), uncompressedLength: data.length };
+    return { sealed: seal(key, data, () => out.subarray(0, data.length + CRYPTO_OVERHEAD)), uncompressedLength: undefined };
+  }
+  const out = slot(data.length + CRYPTO_OVERHEAD);
+  return { sealed: seal(key, data, () => out), uncompressedLength: undefined };
 }
 
 /** The index entry of a lone sealed data blob, for pack.ts openBlob/withOpenBlob. */
@@ -105,7 +115,7 @@ if (parentPort) {
           if (!init.ring) throw new Error('file tasks need a worker pool made with seal rings');
           // Sealed blobs are views of the ring, shared with the main thread: posted, not transferred.
           files ??= new FileChunker(
-            (plain, compress, alloc) => sealBlob(key, plain, compress, alloc),
+            (plain, compress, slot) => sealIntoSlot(key, plain, compress, slot),
             (parts) => port.postMessage({ kind: 'parts', parts } satisfies BlobTaskResult),
             new RingWriter(init.ring),
           );

@@ -135,6 +135,13 @@ describe('errors an operator meets', () => {
     assert.ok(errors.length > 0 && errors.every((l) => l.includes(`pack ${short}`)), `every error names pack ${short}:\n${r.stdout}`);
     assert.match(r.stdout, /does not match its name/);
     assert.match(r.stdout, /repository contains errors/);
+    // The main thread streams packs itself beside the workers: with one thread it checks every
+    // pack, with eight (seven workers) none of these few. Both report the very same findings.
+    for (const threads of ['1', '8']) {
+      const t = await lifeboat(['repo', 'check', '--read-data', '--repo', repo], { env: baseEnv({ LIFEBOAT_WORKERS: threads }) });
+      assertExit(t, 1, `lifeboat check --read-data with LIFEBOAT_WORKERS=${threads}`);
+      assert.deepEqual(t.stdout.split('\n').filter((l) => l.startsWith('error: ')), errors, `LIFEBOAT_WORKERS=${threads}`);
+    }
 
     const rr = await restic(repo, ['check', '--read-data']);
     assert.notEqual(rr.code, 0, `restic must also fail:\n${describeRun(rr)}`);

@@ -13,8 +13,9 @@ import { hashId, type Id, type TreeId } from '../ids.ts';
 import type { Repository } from '../repository/repository.ts';
 import { decodeTree } from '../format/tree.ts';
 import { expectedPackSize, type PackedBlob } from '../format/pack.ts';
-import { packProblems } from './pack-verifier.ts';
-import { WorkerPool } from '../repository/worker-pool.ts';
+import { PackVerifier, packProblems } from './pack-verifier.ts';
+import { WorkerPool, defaultWorkers } from '../repository/worker-pool.ts';
+import { withOpenedBlob } from '../repository/blob-worker.ts';
 
 export type FindingKind = 'index' | 'pack' | 'snapshot' | 'tree' | 'blob';
 
@@ -162,19 +163,38 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
     const chosen = [...packIndex.entries()].filter(([id]) => onDisk.has(id) && parseInt(id.slice(0, 2), 16) % m === n - 1);
     const totalBytes = chosen.reduce((s, [id]) => s + (onDisk.get(id) ?? 0), 0);
     let bytes = 0;
-    const pool = new WorkerPool(repo.key);
+    // A local repository's packs are streamed by worker threads and by this thread too, which
+    // has nothing else to do meanwhile: one thread per core with one worker fewer (a worker is
+    // an isolate and buffers of its own). Other backends load packs here and verify blobs in workers.
+    const threads = defaultWorkers();
+    const local = repo.backend.localPath !== undefined;
+    const pool = !local || threads > 1 ? new WorkerPool(repo.key, local ? threads - 1 : threads) : undefined;
+    const here = local
+      ? new PackVerifier(
+          repo.key,
+          (sealed, b) => withOpenedBlob(repo.key, sealed, b.id, b.uncompressedLength, () => {}),
+          () => new Promise<void>((r) => setImmediate(r)),
+        )
+      : undefined;
     try {
       // A few packs at a time; findings are collected per pack and reported in pack order.
       const found = new Map<string, string[]>();
       const running = new Set<Promise<void>>();
+      const done = (id: string, problems: string[]): void => {
+        found.set(id, problems);
+        packsRead++;
+        bytes += onDisk.get(id) ?? 0;
+        opts.onEvent?.({ type: 'progress', packs: packsRead, totalPacks: chosen.length, bytes, totalBytes });
+      };
       for (const [id, p] of chosen) {
-        while (running.size >= pool.size * 2) await Promise.race(running);
-        const job = readPack(repo, pool, id, p.blobs).then((problems) => {
-          found.set(id, problems);
-          packsRead++;
-          bytes += onDisk.get(id) ?? 0;
-          opts.onEvent?.({ type: 'progress', packs: packsRead, totalPacks: chosen.length, bytes, totalBytes });
-        });
+        if (here && (!pool || pool.load >= pool.size * 2)) {
+          // Each worker has a pack in hand and one waiting: this thread takes the next one,
+          // pausing after each window so a worker that finishes gets its next pack at once.
+          done(id, await here.run({ kind: 'checkPack', path: repo.backend.localPath!('data', id), id, indexed: p.blobs }));
+          continue;
+        }
+        while (running.size >= pool!.size * 2) await Promise.race(running);
+        const job = readPack(repo, pool!, id, p.blobs).then((problems) => done(id, problems));
         running.add(job);
         void job.finally(() => running.delete(job)).catch(() => {});
       }
@@ -183,7 +203,7 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
         for (const msg of found.get(id) ?? []) errors.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)}: ${msg}`, snapshots: snapshotsUsing(p.blobs.map((b) => b.id)), hint: 'run a backup again so lost blobs are stored anew; restore unaffected files meanwhile' });
       }
     } finally {
-      await pool.close();
+      await pool?.close();
     }
   }
   return { errors, hints, snapshots: snapCount, packs: packIndex.size, blobs: blobCount, packsRead };

@@ -93,9 +93,14 @@ const WINDOW_MIN = 2 << 20;
 export class PackVerifier {
   #buf = Buffer.allocUnsafeSlow(WINDOW_MIN);
 
+  /**
+   * `pause`, if given, is awaited after each window: on the main thread it lets the event loop
+   * hand finished work to idle worker threads while this thread verifies a pack too.
+   */
   constructor(
     private readonly key: MasterKey,
     private readonly openInPlace: (sealed: Uint8Array, b: PackedBlob) => void,
+    private readonly pause?: () => Promise<void>,
   ) {}
 
   async run(task: PackCheckTask): Promise<string[]> {
@@ -106,7 +111,7 @@ export class PackVerifier {
       return [`cannot be read: ${(e as Error).message}`];
     }
     try {
-      return this.#verify(fd, fstatSync(fd).size, task);
+      return await this.#verify(fd, fstatSync(fd).size, task);
     } catch (e) {
       if (e instanceof LifeboatError || !(e as NodeJS.ErrnoException).code) throw e;
       return [`cannot be read: ${(e as Error).message}`];
@@ -115,7 +120,7 @@ export class PackVerifier {
     }
   }
 
-  #verify(fd: number, size: number, task: PackCheckTask): string[] {
+  async #verify(fd: number, size: number, task: PackCheckTask): Promise<string[]> {
     const problems: string[] = [];
     let header: PackedBlob[] = [];
     try {
@@ -155,6 +160,7 @@ export class PackVerifier {
         }
       }
       pos = hashEnd;
+      if (this.pause) await this.pause();
     }
     if (hash.digest('hex') !== task.id) problems.unshift('content does not match its name (the file is damaged)');
     for (const b of task.indexed) {

@@ -154,21 +154,28 @@ export class BlobSaver {
     if (this.failure) throw this.failure;
     const pool = this.getPool();
     this.known ??= KnownBlobs.build(this.repo.index.counts.data, (fn) => this.repo.index.forEachId('data', fn));
-    const r = await pool.run(
-      {
-        kind: 'files',
-        paths,
-        pol,
-        compress: this.repo.config.version === 2 && (this.opts.compress ?? true),
-        known: this.known.buffer as SharedArrayBuffer,
-      },
-      [],
-      (m, worker) => {
-        if (m.kind !== 'parts') return;
-        for (const part of m.parts) for (const c of part.chunks) if (c.sealed && c.end !== undefined) this.rings[worker]!.received(c.end);
-        for (const part of m.parts) onPart(part, worker);
-      },
-    );
+    let r;
+    try {
+      r = await pool.run(
+        {
+          kind: 'files',
+          paths,
+          pol,
+          compress: this.repo.config.version === 2 && (this.opts.compress ?? true),
+          known: this.known.buffer as SharedArrayBuffer,
+        },
+        [],
+        (m, worker) => {
+          if (m.kind !== 'parts') return;
+          for (const part of m.parts) for (const c of part.chunks) if (c.sealed && c.end !== undefined) this.rings[worker]!.received(c.end);
+          for (const part of m.parts) onPart(part, worker);
+        },
+      );
+    } catch (e) {
+      // A worker stopped by a failure here (its ring was stopped) only says that it stopped;
+      // the failure itself, say the destination vanishing, is what the caller must see.
+      throw this.failure ?? e;
+    }
     if (r.kind !== 'filesDone') throw new Error('unexpected worker reply');
   }
 

@@ -5,7 +5,8 @@
  * worker thread that streams a local pack file itself (PackVerifier), so a check reads and
  * verifies several packs at once.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readAtSync } from '../fs/read-at.ts';
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
@@ -175,7 +176,7 @@ export class PackVerifier {
     let want = Math.min(PACK_HEADER_READ_HINT, size);
     for (;;) {
       const tail = Buffer.allocUnsafe(want);
-      if (this.#readAt(fd, tail, size - want) < want) throw endedEarly(size - want, want);
+      if (readAtSync(fd, tail, size - want) < want) throw endedEarly(size - want, want);
       const need = packTailSize(tail, size);
       if (need <= want) return tail;
       want = need;
@@ -184,17 +185,7 @@ export class PackVerifier {
 
   /** Reads `n` bytes at `pos` into the window; a file that ends early is damage of its own. */
   #fill(fd: number, pos: number, n: number): number {
-    if (this.#readAt(fd, this.#buf.subarray(0, n), pos) < n) throw endedEarly(pos, n);
+    if (readAtSync(fd, this.#buf.subarray(0, n), pos) < n) throw endedEarly(pos, n);
     return n;
-  }
-
-  #readAt(fd: number, into: Buffer, pos: number): number {
-    let got = 0;
-    while (got < into.length) {
-      const n = readSync(fd, into, got, into.length - got, pos + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
   }
 }

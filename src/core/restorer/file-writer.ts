@@ -5,7 +5,8 @@
  * thread opened (descriptors are shared by all threads of a process). All-zero blobs are
  * skipped, so sparse files stay sparse. The main thread only plans, opens and finishes files.
  */
-import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { readAtSync } from '../fs/read-at.ts';
 
 export interface RestoreBlob {
   readonly id: string;
@@ -84,11 +85,8 @@ export class FileWriter {
     if (b.length > this.#buf.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(b.length, this.#buf.length * 2));
     const sealed = this.#buf.subarray(0, b.length);
     const pfd = this.#pack(b.pack);
-    let got = 0;
-    while (got < b.length) {
-      const n = readSync(pfd, sealed, got, b.length - got, b.offset + got);
-      if (n === 0) throw new Error(`pack ${b.pack.slice(-64, -56)} ends before blob ${b.id.slice(0, 8)} (offset ${b.offset}, length ${b.length})`);
-      got += n;
+    if (readAtSync(pfd, sealed, b.offset) < b.length) {
+      throw new Error(`pack ${b.pack.slice(-64, -56)} ends before blob ${b.id.slice(0, 8)} (offset ${b.offset}, length ${b.length})`);
     }
     let written = 0;
     this.openSealed(sealed, b.id, b.uncompressedLength, (data) => {

@@ -1,11 +1,11 @@
 /**
  * File workers seal blobs into a ring shared with the main thread and reuse it for the whole
- * backup (src/core/archiver/seal-ring.ts): a slot is overwritten as soon as the blob in it is in
- * a written pack file. A ring that handed out a slot too early would leave packs whose bytes no
- * longer match their names or blobs that no longer open, which restic's own check finds. Here
- * 100 MiB of files (incompressible and compressible, largest-chunk runs included) go through
- * rings of 32-40 MiB several times over, with one worker and with two, and restic 0.14 checks
- * every byte and restores the files identically.
+ * backup (src/core/archiver/seal-ring.ts): a slot is overwritten as soon as the blob in it is
+ * written to its pack's temp file. A ring that handed out a slot too early would leave packs
+ * whose bytes no longer match their names or blobs that no longer open, which restic's own
+ * check finds. Here 100 MiB of files (incompressible and compressible, largest-chunk runs
+ * included) go through rings of two largest blobs (about 16 MiB) several times over, with one
+ * worker and with two, and restic 0.14 checks every byte and restores the files identically.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

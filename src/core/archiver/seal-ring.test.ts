@@ -77,8 +77,9 @@ test('a stopped ring makes the waiting worker give up instead of waiting for eve
 });
 
 test('ring sizes leave room for every worker to hold its share of a pack and two largest blobs', () => {
-  assert.equal(ringSize(16 << 20, 2), (8 << 20) + 3 * MAX_BLOB);
-  assert.equal(ringSize(16 << 20, 3), Math.ceil((16 << 20) / 3) + 3 * MAX_BLOB);
+  assert.equal(ringSize(16 << 20, 2, false), (8 << 20) + 3 * MAX_BLOB);
+  assert.equal(ringSize(16 << 20, 3, false), Math.ceil((16 << 20) / 3) + 3 * MAX_BLOB);
+  assert.equal(ringSize(16 << 20, 2, true), 2 * MAX_BLOB);
   assert.throws(() => newRing(2 * MAX_BLOB - 1), RangeError);
   assert.throws(() => new RingWriter(newRing(2 * MAX_BLOB)).take(MAX_BLOB + 1, () => {}), RangeError);
 });

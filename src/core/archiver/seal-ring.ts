@@ -12,15 +12,21 @@
  * the buffer is position mod size. The worker (RingWriter) takes [start, end) for a blob, after
  * skipping to the buffer's start if the blob would not fit before its end, and only once
  * `end - released <= size`, so it never writes over bytes the main thread has not released.
- * The main thread (RingReleaser) releases a blob once its pack file is written, or at once when
- * the blob turned out to be a duplicate; blobs of one worker reach it in the order they were
+ * The main thread (RingReleaser) releases a blob once it is written to its pack file, or at once
+ * when the blob turned out to be a duplicate; blobs of one worker reach it in the order they were
  * taken, and `released` moves past a blob only when every earlier blob is released too.
  *
- * Size. A worker waits only while its ring holds more than size - 2 * MAX_BLOB unreleased bytes
- * (the blob, and a skip to the start). With every worker's ring at least packSize / workers +
- * 3 * MAX_BLOB (one more skip may sit among the unreleased bytes), all workers waiting at once
- * means more than packSize bytes are unreleased, which the main thread never leaves unwritten:
- * a full pack is written, and its release wakes them.
+ * Size. Whatever the ring's size, a worker that needs room for a blob waits only until its
+ * unreleased bytes drop to size - 2 * MAX_BLOB (the blob, and a skip to the start), so a ring
+ * of 2 * MAX_BLOB makes progress as long as every blob the main thread has received is
+ * eventually released without more ring space being needed. Two cases:
+ * - Packs written as they fill (Backend.saveStream): a received blob is released once it is
+ *   written to its pack's temp file, which waits on nothing but the disk. 2 * MAX_BLOB is enough.
+ * - Packs written whole: a blob is released only when its pack is complete, and the pack is
+ *   completed by blobs that need ring space. With every worker's ring at least packSize /
+ *   workers + 3 * MAX_BLOB (one more skip may sit among the unreleased bytes), all workers
+ *   waiting at once means more than packSize bytes are unreleased, which the main thread never
+ *   leaves unwritten: a full pack is written, and its release wakes them.
  */
 import { MAX_SIZE } from '../chunker/chunker.ts';
 import { CRYPTO_OVERHEAD } from '../crypto/crypto.ts';
@@ -44,9 +50,12 @@ export interface RingShare {
   readonly control: SharedArrayBuffer;
 }
 
-/** The ring size for each of `workers` file workers filling packs of packSize bytes. */
-export function ringSize(packSize: number, workers: number): number {
-  return Math.ceil(packSize / workers) + 3 * MAX_BLOB;
+/**
+ * The ring size for each of `workers` file workers filling packs of packSize bytes, written as
+ * they fill (`streamed`) or whole (see Size in the header).
+ */
+export function ringSize(packSize: number, workers: number, streamed: boolean): number {
+  return streamed ? 2 * MAX_BLOB : Math.ceil(packSize / workers) + 3 * MAX_BLOB;
 }
 
 export function newRing(size: number): RingShare {

@@ -252,6 +252,77 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
       });
     });
 
+    // ---- saveStream(), for backends that offer it ----
+
+    /** Runs `body` with the backend's saveStream; fails, never skips, when it is not offered. */
+    const withStream = (body: (f: BackendFixture, open: NonNullable<Backend['saveStream']>) => Promise<void>): Promise<void> =>
+      withBackend(async (f) => {
+        assert.ok(f.backend.saveStream, `${name}: saveStream() is not offered`);
+        await body(f, f.backend.saveStream.bind(f.backend));
+      });
+
+    test('saveStream: parts written in several calls become one file only at commit, with the bytes of save()', async () => {
+      await withStream(async ({ backend, root }, open) => {
+        for (const type of ID_TYPES) {
+          const f = contentFile(`stream-${type}`, 300_000 + type.length);
+          const s = await open(type);
+          for (const [a, b] of [[0, 1], [1, 70_000], [70_000, 70_000], [70_000, 250_001], [250_001, f.bytes.length]] as const) {
+            await s.write([f.bytes.subarray(a, b)]);
+          }
+          assert.deepEqual(await listAll(backend, type), [], `${type}: nothing listed before commit`);
+          await s.commit(f.name);
+          assert.deepEqual(await listAll(backend, type), [{ name: f.name, size: f.bytes.length }], `${type} listing after commit`);
+          assert.deepEqual(await backend.load(type, f.name), f.bytes);
+        }
+        if (root) {
+          assert.deepEqual((await walk(root)).filter(([p]) => p.includes('-tmp-')).map(([p]) => p), [], 'no temp files remain');
+          const bad = (await walk(root)).filter(([, st]) => st.isFile() && mode(st) !== '0400').map(([p]) => p);
+          assert.deepEqual(bad, [], 'committed files are read-only');
+        }
+      });
+    });
+
+    test('saveStream: abort() and a failed commit leave nothing; an identical existing file makes commit a no-op, a different one REPO_EXISTS', async () => {
+      await withStream(async ({ backend, root }, open) => {
+        const f = contentFile('stream-abort', 5000);
+        const a = await open('data');
+        await a.write([f.bytes]);
+        await a.abort();
+        assert.deepEqual(await listAll(backend, 'data'), []);
+
+        await backend.save('data', f.name, f.bytes);
+        const same = await open('data');
+        await same.write([f.bytes.subarray(0, 10), f.bytes.subarray(10)]);
+        await same.commit(f.name);
+        assert.deepEqual(await backend.load('data', f.name), f.bytes);
+
+        const other = await open('data');
+        await other.write([seededBytes('not-the-same', 5000)]);
+        await assert.rejects(other.commit(f.name), hasCode('REPO_EXISTS'));
+        assert.deepEqual(await backend.load('data', f.name), f.bytes, 'the existing file is untouched');
+
+        const bad = await open('index');
+        await bad.write([f.bytes]);
+        await assert.rejects(bad.commit('not-an-id'), hasCode('USAGE'));
+        await bad.abort();
+        assert.deepEqual(await listAll(backend, 'index'), []);
+        if (root) assert.deepEqual((await walk(root)).filter(([p]) => p.includes('-tmp-')).map(([p]) => p), [], 'no temp files remain');
+      });
+    });
+
+    test('saveStream: an unfinished stream (a crash before commit) is never listed, beside a committed one', async () => {
+      await withStream(async ({ backend }, open) => {
+        const done = contentFile('stream-done', 4000);
+        const left = await open('data');
+        await left.write([seededBytes('left-behind', 4000)]);
+        const s = await open('data');
+        await s.write([done.bytes]);
+        await s.commit(done.name);
+        assert.deepEqual(await listAll(backend, 'data'), [{ name: done.name, size: done.bytes.length }]);
+        await left.abort();
+      });
+    });
+
     // ---- on-disk half of the contract (backends storing into a local directory) ----
 
     test('on disk: restic layout; data files go to data/<first two hex chars>/', async () => {

@@ -7,6 +7,7 @@
  * - save() is atomic and durable: a reader sees the whole file or nothing, also after a crash
  *   (temp file, fsync, rename, fsync of the directory). Saving an existing name fails with
  *   code REPO_EXISTS unless the bytes are identical (content-addressed names make that a no-op).
+ *   saveStream(), where offered, gives the same guarantees at commit().
  * - list() yields only names that parse as ids (temp files never show), for `data` one level
  *   down as restic's layout has it.
  * - load() of a missing file throws NOT_FOUND; a short range read throws INTEGRITY.
@@ -18,6 +19,20 @@ export interface FileInfo {
   readonly size: number;
 }
 
+/**
+ * A file written in parts and named only when it is complete (a pack is named by the hash of
+ * all its bytes). Nothing of it is visible before commit(); a crash leaves at most a temp file
+ * that list() never shows.
+ */
+export interface SaveStream {
+  /** Appends bytes. Calls must not overlap: await each before the next. */
+  write(parts: readonly Uint8Array[]): Promise<void>;
+  /** Makes the file durable and visible as `name`, with save()'s guarantees (and its REPO_EXISTS rule). */
+  commit(name: string): Promise<void>;
+  /** Drops the unfinished file; harmless after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
 export interface Backend {
   /** Human-readable location, for messages. */
   readonly location: string;
@@ -26,6 +41,12 @@ export interface Backend {
   /** Creates the directory skeleton of a new repository. Fails if a config already exists. */
   create(): Promise<void>;
   save(type: FileType, name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /**
+   * Starts a file of `type` written in parts (SaveStream). Backends that can append to a
+   * durable temp file offer it, so a pack's bytes need not all be held in memory until it is
+   * complete.
+   */
+  saveStream?(type: Exclude<FileType, 'config'>): Promise<SaveStream>;
   /** Reads a whole file, or `length` bytes from `offset`. */
   load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   stat(type: FileType, name: string): Promise<FileInfo>;

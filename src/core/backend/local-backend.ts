@@ -1,8 +1,9 @@
 /**
  * Local directory backend with restic's default layout (restic-format.md §1):
- * config, keys/, data/xx/, index/, snapshots/, locks/. Writes go to `<final>-tmp-<random>` in
- * the target directory, are fsynced, renamed into place and the directory fsynced, so a crash
- * at any instant leaves either the whole file or only a temp file that listing ignores.
+ * config, keys/, data/xx/, index/, snapshots/, locks/. Writes go to a `-tmp-` file (beside the
+ * final name, or for a stream in a data/xx directory chosen at random), are fsynced, renamed
+ * into place and the directory fsynced, so a crash at any instant leaves either the whole file
+ * or only a temp file that listing ignores.
  * Finished files are made read-only (0400), directories 0700, as restic does.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { LifeboatError, fromSystemError, integrityError } from '../errors.ts';
 import { isId } from '../ids.ts';
-import type { Backend, FileInfo, FileType } from './backend.ts';
+import type { Backend, FileInfo, FileType, SaveStream } from './backend.ts';
 
 const DIRS: Record<Exclude<FileType, 'config'>, string> = {
   key: 'keys',
@@ -74,44 +75,96 @@ export class LocalBackend implements Backend {
 
   async save(type: FileType, name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const final = this.pathOf(type, name);
-    const dir = path.dirname(final);
-    const tmp = `${final}-tmp-${randomBytes(8).toString('hex')}`;
-    const parts = data instanceof Uint8Array ? [data] : data;
+    const tmp = await this.openTemp(type, path.dirname(final), `${final}-tmp-${randomBytes(8).toString('hex')}`, name);
+    try {
+      await tmp.write(data instanceof Uint8Array ? [data] : data);
+    } catch (e) {
+      await tmp.abort();
+      throw e;
+    }
+    await tmp.commit(name);
+  }
+
+  /**
+   * The temp file lives in a data/xx directory chosen at random (its final directory is known
+   * only from the name), and moves there at commit(); its `-tmp-` name is never listed.
+   */
+  saveStream(type: Exclude<FileType, 'config'>): Promise<SaveStream> {
+    const r = randomBytes(20).toString('hex');
+    const dir = type === 'data' ? path.join(this.root, 'data', r.slice(0, 2)) : path.join(this.root, DIRS[type]);
+    return this.openTemp(type, dir, path.join(dir, `${r.slice(0, 24)}-tmp-${r.slice(24)}`), undefined);
+  }
+
+  /**
+   * Opens `tmp` (O_EXCL, 0600) for a file of `type`. commit() fsyncs it, makes it read-only,
+   * renames it to its final place and fsyncs that directory; if the final name exists it must
+   * hold the very same bytes (content-addressed), else REPO_EXISTS. `label` names the file in
+   * errors before commit() knows its name.
+   */
+  private async openTemp(type: FileType, dir: string, tmp: string, label: string | undefined): Promise<SaveStream> {
+    const what = (name: string | undefined): string => `${type} file ${name === undefined ? '(new)' : name || 'config'} in ${this.root}`;
     let fh: fsp.FileHandle | undefined;
     try {
       if (type === 'data') await fsp.mkdir(dir, { mode: 0o700 }).catch(ignoreExists);
       fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-      await fh.writev(parts as Uint8Array[]);
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      if (type !== 'config') {
-        // Content-addressed: an existing file of that name should hold these very bytes. If it
-        // does, saving is a no-op; if not, refuse rather than silently keep or clobber it.
-        let existing: Buffer | undefined;
-        try {
-          existing = await fsp.readFile(final);
-        } catch {
-          /* not there yet */
-        }
-        if (existing) {
-          await fsp.unlink(tmp);
-          if (existing.equals(Buffer.concat(parts))) return;
-          throw new LifeboatError('REPO_EXISTS', `Cannot write ${type} file ${name} in ${this.root}: a different file of that name exists`, {
-            hint: 'run `lifeboat repo check`; the existing file may be damaged',
-          });
-        }
-      } else if (await this.exists()) {
-        throw new LifeboatError('REPO_EXISTS', `Cannot write config in ${this.root}: it already exists`);
-      }
-      await fsp.chmod(tmp, 0o400);
-      await fsp.rename(tmp, final);
-      await fsyncDir(dir);
     } catch (e) {
-      await fh?.close().catch(() => {});
-      await fsp.unlink(tmp).catch(() => {});
-      throw fromSystemError(e, `write ${type} file ${name || 'config'} in ${this.root}`);
+      throw fromSystemError(e, `write ${what(label)}`);
     }
+    let open: fsp.FileHandle | undefined = fh;
+    const abort = async (): Promise<void> => {
+      const h = open;
+      open = undefined;
+      await h?.close().catch(() => {});
+      await fsp.unlink(tmp).catch(() => {});
+    };
+    return {
+      write: async (parts) => {
+        if (!open) throw new Error('SaveStream.write after commit or abort');
+        try {
+          await open.writev(parts as Uint8Array[]);
+        } catch (e) {
+          throw fromSystemError(e, `write ${what(label)}`);
+        }
+      },
+      abort,
+      commit: async (name) => {
+        if (!open) throw new Error('SaveStream.commit after commit or abort');
+        const final = this.pathOf(type, name);
+        try {
+          await open.sync();
+          const h = open;
+          open = undefined;
+          await h.close();
+          if (type !== 'config') {
+            // Content-addressed: an existing file of that name should hold these very bytes. If it
+            // does, saving is a no-op; if not, refuse rather than silently keep or clobber it.
+            let existing: Buffer | undefined;
+            try {
+              existing = await fsp.readFile(final);
+            } catch {
+              /* not there yet */
+            }
+            if (existing) {
+              const same = existing.equals(await fsp.readFile(tmp));
+              await fsp.unlink(tmp);
+              if (same) return;
+              throw new LifeboatError('REPO_EXISTS', `Cannot write ${type} file ${name} in ${this.root}: a different file of that name exists`, {
+                hint: 'run `lifeboat repo check`; the existing file may be damaged',
+              });
+            }
+          } else if (await this.exists()) {
+            throw new LifeboatError('REPO_EXISTS', `Cannot write config in ${this.root}: it already exists`);
+          }
+          await fsp.chmod(tmp, 0o400);
+          if (type === 'data') await fsp.mkdir(path.dirname(final), { mode: 0o700 }).catch(ignoreExists);
+          await fsp.rename(tmp, final);
+          await fsyncDir(path.dirname(final));
+        } catch (e) {
+          await abort();
+          throw fromSystemError(e, `write ${what(name)}`);
+        }
+      },
+    };
   }
 
   /**

@@ -65,14 +65,14 @@ export interface AddBlobOptions {
 }
 
 export interface FinishedPack {
-  /** The file's bytes, to be written in this order. */
+  /** The file's bytes not yet drained (PackWriter.drain), to be written in this order. */
   readonly bytes: Buffer[];
   readonly id: PackId;
   readonly size: number;
   readonly blobs: PackedBlob[];
 }
 
-/** Builds one pack in memory. Not reusable after finish(). */
+/** Builds one pack, in memory or drained to a file as it grows. Not reusable after finish(). */
 export class PackWriter {
   readonly #key: MasterKey;
   readonly #chunks: Buffer[] = [];
@@ -152,7 +152,15 @@ export class PackWriter {
     if (this.#blobs.length > 0 && this.#blobs[0]!.type !== type) throw new Error('a pack holds blobs of one type only');
   }
 
-  /** Appends seal(header) || u32le(length) and returns the whole file. */
+  /**
+   * Takes the sealed blobs appended since the last drain(), in file order, so they can be
+   * written ahead of finish(); finish() then returns only what was not drained.
+   */
+  drain(): Buffer[] {
+    return this.#chunks.splice(0);
+  }
+
+  /** Appends seal(header) || u32le(length) and returns the file's bytes not yet drained. */
   finish(): FinishedPack {
     if (this.#finished) throw new Error('PackWriter.finish called twice');
     if (this.#blobs.length === 0) throw new Error('cannot finish an empty pack');

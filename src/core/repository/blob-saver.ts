@@ -4,6 +4,11 @@
  * packs (restic 0.14 flags mixed packs); writes a pack once it reaches the target size, and an
  * index file for finished packs at flush() or every INDEX_BLOBS blobs. A snapshot may only be
  * written after flush() has returned: packs before index before snapshot.
+ *
+ * Where the backend offers saveStream(), an open pack's blobs go to its temp file as they come
+ * and a worker's ring space is released as soon as its blob is written there, not when the
+ * pack is complete; the rings then need only room for a few blobs (seal-ring.ts), and the
+ * pack is still named, and made visible, only at commit once its header is written.
  */
 import type { Id, PackId } from '../ids.ts';
 import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
@@ -13,11 +18,31 @@ import type { Repository } from './repository.ts';
 import { KnownBlobs } from './known-blobs.ts';
 import type { ChunkOut, FilePart } from '../archiver/file-chunker.ts';
 import { RingReleaser, newRing, ringSize } from '../archiver/seal-ring.ts';
+import type { SaveStream } from '../backend/backend.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;
 const MAX_UPLOADS = 1;
 const INLINE_MAX = 64 * 1024;
+
+/** A worker's ring space, released once the blob in it is written. */
+interface RingBlob {
+  readonly worker: number;
+  readonly end: number;
+}
+
+/** A pack being filled. */
+interface OpenPack {
+  readonly writer: PackWriter;
+  /** The pack's temp file, when the backend streams. */
+  readonly stream: Promise<SaveStream> | undefined;
+  /** Ring blobs in the pack not yet written to the stream (all of them without one). */
+  readonly ring: RingBlob[];
+  /** The write to the stream in progress; it goes on while blobs are drained to it. */
+  writing: Promise<void> | undefined;
+  /** Why a write to the stream failed. */
+  failed?: unknown;
+}
 
 export interface SaveResult {
   readonly id: Id;
@@ -30,7 +55,7 @@ export interface SaveResult {
 export class BlobSaver {
   private pool: WorkerPool | undefined;
   private readonly inflight = new Set<string>();
-  private readonly packers = new Map<BlobType, PackWriter>();
+  private readonly packers = new Map<BlobType, OpenPack>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly sealing = new Set<Promise<void>>();
   private unindexed: { id: PackId; blobs: PackedBlob[] }[] = [];
@@ -41,8 +66,6 @@ export class BlobSaver {
   private readonly writtenIndexes: Id[] = [];
   /** Per file worker, the main thread's side of its seal ring (seal-ring.ts). */
   private rings: RingReleaser[] = [];
-  /** Per open packer, the ring blobs to release once its pack file is written. */
-  private readonly ringBlobs = new Map<PackWriter, { readonly worker: number; readonly end: number }[]>();
   private known: KnownBlobs | undefined;
   /** Totals since the last takeStats(), for a run's summary. */
   private stats = { dataBlobs: 0, treeBlobs: 0, bytesAdded: 0, packsWritten: 0 };
@@ -65,7 +88,8 @@ export class BlobSaver {
     if (!this.pool) {
       const n = this.opts.workers ?? defaultWorkers();
       // Untouched ring pages cost nothing: a pool that only seals single blobs never fills them.
-      const shares = Array.from({ length: n }, () => newRing(ringSize(this.opts.packSize ?? DEFAULT_PACK_SIZE, n)));
+      const size = ringSize(this.opts.packSize ?? DEFAULT_PACK_SIZE, n, this.streams);
+      const shares = Array.from({ length: n }, () => newRing(size));
       this.pool = new WorkerPool(this.repo.key, n, (i) => ({ ring: shares[i] }));
       this.rings = shares.map((s) => new RingReleaser(s));
       this.slots = this.pool.size * 2 + 2;
@@ -123,15 +147,7 @@ export class BlobSaver {
         if (w.kind !== 'sealed') throw new Error('unexpected worker reply');
         r = w;
       }
-      const packer = this.packerFor(type);
-      packer.addSealed(type, id, r.sealed, r.uncompressedLength);
-      if (type === 'data') this.stats.dataBlobs++;
-      else this.stats.treeBlobs++;
-      this.stats.bytesAdded += r.sealed.length;
-      if (packer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
-        this.packers.delete(type);
-        this.startUpload(packer);
-      }
+      this.addToPack(type, id, r.sealed, r.uncompressedLength, undefined);
       return { id, known: false, stored: r.sealed.length };
     } catch (e) {
       this.fail(e);
@@ -202,40 +218,84 @@ export class BlobSaver {
       if (ring) this.rings[ring.worker]!.release(ring.end);
       return false;
     }
-    const packer = this.packerFor('data');
-    packer.addSealed('data', id, sealed, uncompressedLength);
-    if (ring) {
-      const list = this.ringBlobs.get(packer);
-      if (list) list.push(ring);
-      else this.ringBlobs.set(packer, [ring]);
-    }
     this.inflight.add('data' + id);
-    this.stats.dataBlobs++;
-    this.stats.bytesAdded += sealed.length;
-    if (packer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
-      this.packers.delete('data');
-      this.startUpload(packer);
-    }
+    this.addToPack('data', id, sealed, uncompressedLength, ring);
     return true;
   }
 
-  private packerFor(type: BlobType): PackWriter {
-    let p = this.packers.get(type);
-    if (!p) {
-      p = new PackWriter(this.repo.key);
-      this.packers.set(type, p);
-    }
-    return p;
+  /** True when packs are written as they fill (Backend.saveStream). */
+  private get streams(): boolean {
+    return typeof this.repo.backend.saveStream === 'function';
   }
 
-  private startUpload(packer: PackWriter): void {
-    const fin = packer.finish();
-    const inRings = this.ringBlobs.get(packer) ?? [];
-    this.ringBlobs.delete(packer);
+  private addToPack(type: BlobType, id: Id, sealed: Uint8Array, uncompressedLength: number | undefined, ring: RingBlob | undefined): void {
+    let pack = this.packers.get(type);
+    if (!pack) {
+      const stream = this.repo.backend.saveStream?.('data');
+      // Awaited by the first write; this only keeps a failure to open from going unhandled.
+      stream?.catch(() => {});
+      pack = { writer: new PackWriter(this.repo.key), stream, ring: [], writing: undefined };
+      this.packers.set(type, pack);
+    }
+    pack.writer.addSealed(type, id, sealed, uncompressedLength);
+    if (ring) pack.ring.push(ring);
+    if (type === 'data') this.stats.dataBlobs++;
+    else this.stats.treeBlobs++;
+    this.stats.bytesAdded += sealed.length;
+    if (pack.stream) this.writeAhead(pack);
+    if (pack.writer.size >= (this.opts.packSize ?? DEFAULT_PACK_SIZE)) {
+      this.packers.delete(type);
+      this.startUpload(pack);
+    }
+  }
+
+  /**
+   * Writes what the pack has drained to its stream, and releases the ring space of what was
+   * written, until nothing waits. `writing` is cleared in the same turn as the last drain came
+   * back empty, so a blob added later always starts a write: ring space held by an open pack is
+   * always on its way to being released, never waiting for more blobs.
+   */
+  private writeAhead(pack: OpenPack): void {
+    if (pack.writing || pack.failed !== undefined) return;
+    pack.writing = (async () => {
+      try {
+        const s = await pack.stream!;
+        for (;;) {
+          const parts = pack.writer.drain();
+          if (parts.length === 0) break;
+          const written = pack.ring.splice(0);
+          await s.write(parts);
+          for (const r of written) this.rings[r.worker]!.release(r.end);
+        }
+      } catch (e) {
+        pack.failed = e;
+        this.fail(e);
+      }
+      pack.writing = undefined;
+    })();
+  }
+
+  private startUpload(pack: OpenPack): void {
     const job = (async () => {
-      await this.repo.backend.save('data', fin.id, fin.bytes);
+      let fin;
+      if (pack.stream) {
+        const s = await pack.stream;
+        try {
+          while (pack.writing) await pack.writing;
+          if (pack.failed !== undefined) throw pack.failed;
+          fin = pack.writer.finish();
+          await s.write(fin.bytes);
+          await s.commit(fin.id);
+        } catch (e) {
+          await s.abort();
+          throw e;
+        }
+      } else {
+        fin = pack.writer.finish();
+        await this.repo.backend.save('data', fin.id, fin.bytes);
+      }
       // The file holds the bytes now; the workers may seal over them (fin.bytes is not read again).
-      for (const r of inRings) this.rings[r.worker]!.release(r.end);
+      for (const r of pack.ring.splice(0)) this.rings[r.worker]!.release(r.end);
       this.repo.index.add(fin.id, fin.blobs);
       for (const b of fin.blobs) this.inflight.delete(b.type + b.id);
       this.unindexed.push({ id: fin.id, blobs: fin.blobs });
@@ -263,12 +323,20 @@ export class BlobSaver {
     this.writtenIndexes.push(await this.repo.saveIndexFile(packs));
   }
 
+  /** Drops a pack that will not be finished (its temp file, if any). */
+  private async discard(pack: OpenPack): Promise<void> {
+    const s = await pack.stream?.catch(() => undefined);
+    while (pack.writing) await pack.writing;
+    await s?.abort();
+  }
+
   /** Finishes open packs, waits for all uploads, then writes the index for them. */
   async flush(): Promise<void> {
     while (this.sealing.size > 0) await Promise.all([...this.sealing]);
     for (const [type, p] of this.packers) {
       this.packers.delete(type);
-      if (p.count > 0) this.startUpload(p);
+      if (this.failure === undefined && p.writer.count > 0) this.startUpload(p);
+      else await this.discard(p);
     }
     while (this.uploads.size > 0) await Promise.all([...this.uploads]);
     if (this.failure) throw this.failure;
@@ -280,6 +348,11 @@ export class BlobSaver {
   }
 
   async close(): Promise<void> {
+    // Packs still open here belong to a run that failed before flush(): drop their temp files.
+    for (const [type, p] of this.packers) {
+      this.packers.delete(type);
+      await this.discard(p);
+    }
     await this.pool?.close();
     this.pool = undefined;
   }

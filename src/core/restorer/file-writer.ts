@@ -7,6 +7,7 @@
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { readAtSync } from '../fs/read-at.ts';
+import { MAX_BLOB } from '../archiver/seal-ring.ts';
 
 export interface RestoreBlob {
   readonly id: string;
@@ -82,7 +83,11 @@ export class FileWriter {
   }
 
   #writeBlob(fd: number, b: RestoreBlob): number {
-    if (b.length > this.#buf.length) this.#buf = Buffer.allocUnsafeSlow(Math.max(b.length, this.#buf.length * 2));
+    if (b.length > this.#buf.length) {
+      // Doubling, but never past the largest blob lifeboat or restic writes unless this one is
+      // larger: a blob just over 8 MiB must not make the buffer 16 MiB.
+      this.#buf = Buffer.allocUnsafeSlow(Math.max(b.length, Math.min(this.#buf.length * 2, MAX_BLOB)));
+    }
     const sealed = this.#buf.subarray(0, b.length);
     const pfd = this.#pack(b.pack);
     if (readAtSync(pfd, sealed, b.offset) < b.length) {

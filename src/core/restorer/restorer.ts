@@ -13,6 +13,7 @@
  * - every blob is verified against its id before a byte of it is written.
  */
 import { close, closeSync, openSync, promises as fsp, constants as fsc } from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { LifeboatError } from '../errors.ts';
 import type { Id, TreeId } from '../ids.ts';
@@ -66,6 +67,15 @@ interface FileJob {
   readonly abs: string;
   readonly rel: string;
   readonly node: TreeNode;
+  /** Its directory was created by this restore: nothing was there before. */
+  readonly fresh: boolean;
+}
+
+/** Where the walk hands files to be written; add() waits while enough is in flight. */
+interface FileSink {
+  add(job: FileJob): Promise<void>;
+  /** Waits until every file handed over is written (or failed) and its descriptor closed. */
+  finish(): Promise<void>;
 }
 
 interface DirDone {
@@ -84,12 +94,17 @@ const LARGE_FILE = 1 << 20;
 
 export class Restorer {
   private readonly errors: { path: string; message: string }[] = [];
-  private readonly files: FileJob[] = [];
   private readonly dirs: DirDone[] = [];
   private readonly links: { abs: string; node: TreeNode }[] = [];
   private readonly hardlinks = new Map<string, string>();
+  /** Hard-linked files already counted (by the counting walk), by device and inode. */
+  private readonly countedLinks = new Set<string>();
   private readonly pendingLinks: { abs: string; rel: string; first: string }[] = [];
+  private totalFiles = 0;
   private totalBytes = 0;
+  private verified = 0;
+  /** Where the walk hands each file to be written (restoreFiles). */
+  private sink: FileSink | undefined;
   private doneBytes = 0;
   private doneFiles = 0;
   private lastEmit = 0;
@@ -106,15 +121,20 @@ export class Restorer {
     const target = path.resolve(this.opts.target);
     await this.prepareTarget(target);
     const start = await this.resolveStart(this.opts.snapshot.tree as TreeId, this.opts.subpath ?? '/');
-    // Phase 1: create the directory skeleton and plan files (cheap, single-threaded).
-    if (start.kind === 'tree') {
-      await this.walk(start.tree, target, '/' + (this.opts.subpath ?? '').split('/').filter(Boolean).join('/'));
-    } else {
-      const rel = '/' + start.node.name.toString('utf8');
-      if (this.selected(rel).match) await this.place(start.node, path.join(target, start.node.name.toString('utf8')), rel);
+    // Phase 1 and 2 together: the walk creates the directory skeleton and hands each file to
+    // the worker pool as it goes (waiting while enough is queued), so the workers write from
+    // the start and no list of every file is ever held. Beside it, a walk of the trees alone
+    // (no filesystem work) adds up the totals for progress; it runs ahead and ends early.
+    const backend = this.repo.backend;
+    this.sink = backend.localPath ? this.localSink((id) => backend.localPath!('data', id)) : this.remoteSink();
+    // Its failures (an unreadable tree) are the restoring walk's to report.
+    const counting = this.visit(start, target, true).catch(() => {});
+    try {
+      await this.visit(start, target, false);
+    } finally {
+      await this.sink.finish();
+      await counting;
     }
-    // Phase 2: file contents, in parallel through the worker pool.
-    await this.restoreFiles();
     for (const l of this.pendingLinks) {
       try {
         await fsp.link(l.first, l.abs);
@@ -134,11 +154,22 @@ export class Restorer {
       if (this.opts.keepAncestors && this.isAncestor(d.rel)) continue;
       await this.meta(d.abs, d.node);
     }
-    let verified = 0;
-    if (this.opts.verify) verified = await this.verifyFiles();
     this.emit(true);
     await this.pool?.close();
-    return { files: this.doneFiles, dirs: this.dirs.length, bytes: this.doneBytes, verifiedFiles: verified, skippedFiles: this.skipped, errors: this.errors };
+    return { files: this.doneFiles, dirs: this.dirs.length, bytes: this.doneBytes, verifiedFiles: this.verified, skippedFiles: this.skipped, errors: this.errors };
+  }
+
+  /**
+   * Walks from the start (a tree, or a single node for ID:SUBPATH), counting or restoring.
+   * The target may hold anything already, so nothing in it is taken to be fresh.
+   */
+  private async visit(start: { kind: 'tree'; tree: TreeId } | { kind: 'node'; node: TreeNode }, target: string, counting: boolean): Promise<void> {
+    if (start.kind === 'tree') {
+      await this.walk(start.tree, target, '/' + (this.opts.subpath ?? '').split('/').filter(Boolean).join('/'), counting, false);
+    } else {
+      const rel = '/' + start.node.name.toString('utf8');
+      if (this.selected(rel).match) await this.place(start.node, path.join(target, start.node.name.toString('utf8')), rel, { fullyIncluded: true, counting, fresh: false });
+    }
   }
 
   private async prepareTarget(target: string): Promise<void> {
@@ -160,7 +191,7 @@ export class Restorer {
     const now = Date.now();
     if (!this.opts.onEvent || (!force && now - this.lastEmit < 200)) return;
     this.lastEmit = now;
-    this.opts.onEvent({ type: 'progress', files: this.doneFiles, bytes: this.doneBytes, totalFiles: this.files.length, totalBytes: this.totalBytes, errors: this.errors.length });
+    this.opts.onEvent({ type: 'progress', files: this.doneFiles, bytes: this.doneBytes, totalFiles: this.totalFiles, totalBytes: this.totalBytes, errors: this.errors.length });
   }
 
   private isAncestor(rel: string): boolean {
@@ -189,13 +220,22 @@ export class Restorer {
     return { kind: 'tree', tree };
   }
 
-  private async walk(tree: TreeId, absDir: string, relDir: string): Promise<void> {
+  /**
+   * Walks one tree. `counting` only adds up the totals that restoring would write (the same
+   * selection, nothing touched, nothing reported). `fresh`: absDir was created by this restore
+   * (mode 0700), so nothing is in it but what this walk puts there, and no name needs a look
+   * before it is created.
+   */
+  private async walk(tree: TreeId, absDir: string, relDir: string, counting: boolean, fresh: boolean): Promise<void> {
     this.opts.signal?.throwIfAborted();
+    const report = (p: string, message: string): void => {
+      if (!counting) this.report(p, message);
+    };
     let nodes: TreeNode[];
     try {
       nodes = await this.loadTree(tree);
     } catch (e) {
-      this.report(relDir, `cannot load tree ${tree.slice(0, 8)}: ${(e as Error).message}`);
+      report(relDir, `cannot load tree ${tree.slice(0, 8)}: ${(e as Error).message}`);
       return;
     }
     const seen = new Set<string>();
@@ -204,12 +244,12 @@ export class Restorer {
       const rel = (relDir === '/' ? '/' : relDir + '/') + shown;
       const why = unsafeNodeName(n.name);
       if (why) {
-        this.report(`${relDir}/${JSON.stringify(shown)}`, `refused node: ${why}`);
+        report(`${relDir === '/' ? '' : relDir}/${JSON.stringify(shown)}`, `refused node: ${why}`);
         continue;
       }
       const key = n.name.toString('latin1');
       if (seen.has(key)) {
-        this.report(rel, 'refused node: duplicate name in its directory');
+        report(rel, 'refused node: duplicate name in its directory');
         continue;
       }
       seen.add(key);
@@ -219,26 +259,36 @@ export class Restorer {
       // lossy U+FFFD spelling (two such names could even collide), so it is refused by name.
       const abs = isValidUtf8(n.name) ? absDir + '/' + shown : undefined;
       if (abs === undefined) {
-        this.report(rel, 'refused node: name is not valid UTF-8 (not supported by this restore yet)');
+        report(rel, 'refused node: name is not valid UTF-8 (not supported by this restore yet)');
         continue;
       }
-      await this.place(n, abs, rel, sel.match);
+      await this.place(n, abs, rel, { fullyIncluded: sel.match, counting, fresh });
     }
   }
 
-  private async place(n: TreeNode, abs: string, rel: string, fullyIncluded = true): Promise<void> {
+  private async place(n: TreeNode, abs: string, rel: string, how: { readonly fullyIncluded: boolean; readonly counting: boolean; readonly fresh: boolean }): Promise<void> {
+    const { fullyIncluded, fresh } = how;
+    if (how.counting) {
+      if (n.type === 'dir' && n.subtree) await this.walk(n.subtree as TreeId, abs, rel, true, false);
+      else if (n.type === 'file' && !(n.links > 1n && this.countedLinks.has(`${n.deviceId}:${n.inode}`))) {
+        if (n.links > 1n) this.countedLinks.add(`${n.deviceId}:${n.inode}`);
+        this.totalFiles++;
+        this.totalBytes += Number(n.size);
+      }
+      return;
+    }
     try {
       switch (n.type) {
         case 'dir': {
-          await this.ensureDir(abs);
+          const created = await this.ensureDir(abs, fresh);
           if (!n.subtree) throw new Error('directory without subtree');
-          await this.walk(n.subtree as TreeId, abs, rel);
+          await this.walk(n.subtree as TreeId, abs, rel, false, created);
           this.dirs.push({ abs, node: n, fullyIncluded, rel });
           return;
         }
         case 'file': {
           // A complete file may stay for skipExisting (resume); restoreFile opens with O_TRUNC.
-          if (!(this.opts.skipExisting && (await sameFile(abs, n)))) await removeNonDir(abs);
+          if (!fresh && !(this.opts.skipExisting && (await sameFile(abs, n)))) await removeNonDir(abs);
           const hl = n.links > 1n ? `${n.deviceId}:${n.inode}` : undefined;
           const first = hl ? this.hardlinks.get(hl) : undefined;
           if (first) {
@@ -247,19 +297,18 @@ export class Restorer {
             return;
           }
           if (hl) this.hardlinks.set(hl, abs);
-          this.files.push({ abs, rel, node: n });
-          this.totalBytes += Number(n.size);
+          await this.sink!.add({ abs, rel, node: n, fresh });
           return;
         }
         case 'symlink':
-          await removeNonDir(abs);
+          if (!fresh) await removeNonDir(abs);
           this.links.push({ abs, node: n });
           return;
         case 'fifo':
         case 'socket':
         case 'dev':
         case 'chardev':
-          await removeNonDir(abs);
+          if (!fresh) await removeNonDir(abs);
           await createSpecial(abs, n);
           await this.meta(abs, n);
           this.doneFiles++;
@@ -268,19 +317,28 @@ export class Restorer {
           this.report(rel, `skipped ${n.type} node`);
       }
     } catch (e) {
+      // An interrupt ends the whole walk, not only this entry.
+      if (this.opts.signal?.aborted) throw e;
       this.report(rel, (e as Error).message);
     }
   }
 
-  private async ensureDir(abs: string): Promise<void> {
-    try {
-      const st = await fsp.lstat(abs);
-      if (st.isDirectory()) return;
-      await fsp.unlink(abs);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  /**
+   * Makes abs a real directory: an existing one is kept, anything else there is unlinked (never
+   * followed). In a fresh parent nothing can be there. Returns true when it was created here.
+   */
+  private async ensureDir(abs: string, parentFresh: boolean): Promise<boolean> {
+    if (!parentFresh) {
+      try {
+        const st = await fsp.lstat(abs);
+        if (st.isDirectory()) return false;
+        await fsp.unlink(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
     await fsp.mkdir(abs, { mode: 0o700 });
+    return true;
   }
 
   private async finishLink(abs: string, n: TreeNode): Promise<void> {
@@ -302,9 +360,11 @@ export class Restorer {
     return this.pool;
   }
 
-  private async restoreFiles(): Promise<void> {
-    const backend = this.repo.backend;
-    if (backend.localPath) return this.restoreFilesLocal((id) => backend.localPath!('data', id));
+  /**
+   * Files of a remote repository: this thread loads each blob and a worker opens it; up to
+   * three blobs per worker are in flight, and add() waits while as many files are running.
+   */
+  private remoteSink(): FileSink {
     const pool = this.getPool();
     const budget = pool.size * 3;
     let inflight = 0;
@@ -318,27 +378,35 @@ export class Restorer {
       wake.shift()?.();
     };
     const running = new Set<Promise<void>>();
-    for (const job of this.files) {
-      this.opts.signal?.throwIfAborted();
-      const p = this.restoreFile(job, pool, acquire, release).catch(async (e: unknown) => {
-        this.report(job.rel, (e as Error).message);
-        this.failed.add(job.abs);
-        // No half-written file with the right name: a later look must not mistake it for data.
-        await fsp.rm(job.abs, { force: true }).catch(() => {});
-      });
-      running.add(p);
-      void p.finally(() => running.delete(p));
-      while (running.size >= budget) await Promise.race(running);
-    }
-    await Promise.all(running);
+    return {
+      add: async (job) => {
+        this.opts.signal?.throwIfAborted();
+        const p = this.restoreFile(job, pool, acquire, release).then(
+          () => this.verifyFile(job),
+          async (e: unknown) => {
+            this.report(job.rel, (e as Error).message);
+            this.failed.add(job.abs);
+            // No half-written file with the right name: a later look must not mistake it for data.
+            await fsp.rm(job.abs, { force: true }).catch(() => {});
+          },
+        );
+        running.add(p);
+        void p.finally(() => running.delete(p));
+        while (running.size >= budget) await Promise.race(running);
+      },
+      finish: async () => {
+        await Promise.all(running);
+      },
+    };
   }
 
   /**
-   * Local repositories: worker threads read, verify and write the blobs themselves
+   * Files of a local repository: worker threads read, verify and write the blobs themselves
    * (file-writer.ts); this thread opens each file, hands over its descriptor in batches (small
-   * files share one message), then closes it and applies metadata.
+   * files share one message), then closes it and applies metadata. add() waits while two
+   * batches per worker are queued or running.
    */
-  private async restoreFilesLocal(packPath: (id: string) => string): Promise<void> {
+  private localSink(packPath: (id: string) => string): FileSink {
     const pool = this.getPool();
     const running = new Set<Promise<void>>();
     let batch: { job: FileJob; fd: number; size: number; blobs: RestoreBlob[] }[] = [];
@@ -357,6 +425,7 @@ export class Restorer {
         if (error === undefined) {
           await this.meta(f.job.abs, f.job.node);
           this.doneFiles++;
+          await this.verifyFile(f.job);
           return;
         }
         this.report(f.job.rel, error);
@@ -383,56 +452,64 @@ export class Restorer {
       running.add(job);
       void job.finally(() => running.delete(job));
     };
-    for (const job of this.files) {
-      this.opts.signal?.throwIfAborted();
-      const n = job.node;
-      if (await this.keepExisting(job)) continue;
-      const blobs: RestoreBlob[] = [];
-      let offset = 0;
-      let missing: string | undefined;
-      for (const id of n.content ?? []) {
-        const loc = this.repo.index.lookup('data', id as Id);
-        if (!loc) {
-          missing = `data blob ${id.slice(0, 8)} is missing from the index`;
-          break;
+    return {
+      add: async (job) => {
+        this.opts.signal?.throwIfAborted();
+        const n = job.node;
+        if (await this.keepExisting(job)) {
+          await this.verifyFile(job);
+          return;
         }
-        blobs.push({ id, pack: packPath(loc.packId), offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, at: offset });
-        offset += loc.uncompressedLength ?? loc.length - 32;
-      }
-      let fd: number;
-      try {
-        // Synchronous: this thread has nothing else to do, and a thread-pool round trip per
-        // file would leave the workers waiting for their next batch.
-        fd = openSync(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
-      } catch (e) {
-        this.report(job.rel, (e as Error).message);
-        this.failed.add(job.abs);
-        continue;
-      }
-      if (missing) {
-        closeSync(fd);
-        this.report(job.rel, missing);
-        this.failed.add(job.abs);
-        await fsp.rm(job.abs, { force: true }).catch(() => {});
-        continue;
-      }
-      if (offset >= LARGE_FILE) {
-        await send();
+        const blobs: RestoreBlob[] = [];
+        let offset = 0;
+        let missing: string | undefined;
+        for (const id of n.content ?? []) {
+          const loc = this.repo.index.lookup('data', id as Id);
+          if (!loc) {
+            missing = `data blob ${id.slice(0, 8)} is missing from the index`;
+            break;
+          }
+          blobs.push({ id, pack: packPath(loc.packId), offset: loc.offset, length: loc.length, uncompressedLength: loc.uncompressedLength, at: offset });
+          offset += loc.uncompressedLength ?? loc.length - 32;
+        }
+        let fd: number;
+        try {
+          // Synchronous: a thread-pool round trip per file would leave the workers waiting for
+          // their next batch.
+          fd = openSync(job.abs, openFlags(job), 0o600);
+        } catch (e) {
+          this.report(job.rel, (e as Error).message);
+          this.failed.add(job.abs);
+          return;
+        }
+        if (missing) {
+          closeSync(fd);
+          this.report(job.rel, missing);
+          this.failed.add(job.abs);
+          await fsp.rm(job.abs, { force: true }).catch(() => {});
+          return;
+        }
+        if (offset >= LARGE_FILE) {
+          await send();
+          batch.push({ job, fd, size: offset, blobs });
+          await send();
+          return;
+        }
         batch.push({ job, fd, size: offset, blobs });
+        batchBytes += offset;
+        if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
+      },
+      finish: async () => {
+        // Descriptors of a partial batch are sent even after a failure: finish() closes them.
         await send();
-        continue;
-      }
-      batch.push({ job, fd, size: offset, blobs });
-      batchBytes += offset;
-      if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send();
-    }
-    await send();
-    while (running.size > 0) await Promise.all(running);
+        while (running.size > 0) await Promise.all(running);
+      },
+    };
   }
 
   /** Resume: a file already complete at the target is kept and counted as done. */
   private async keepExisting(job: FileJob): Promise<boolean> {
-    if (!this.opts.skipExisting || !(await sameFile(job.abs, job.node))) return false;
+    if (job.fresh || !this.opts.skipExisting || !(await sameFile(job.abs, job.node))) return false;
     this.doneBytes += Number(job.node.size);
     this.doneFiles++;
     this.skipped++;
@@ -442,7 +519,7 @@ export class Restorer {
   private async restoreFile(job: FileJob, pool: WorkerPool, acquire: () => Promise<void>, release: () => void): Promise<void> {
     const n = job.node;
     if (await this.keepExisting(job)) return;
-    const fh = await fsp.open(job.abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+    const fh = await fsp.open(job.abs, openFlags(job), 0o600);
     try {
       let offset = 0;
       const writes: Promise<void>[] = [];
@@ -481,35 +558,36 @@ export class Restorer {
     this.doneFiles++;
   }
 
-  private async verifyFiles(): Promise<number> {
-    const { createHash } = await import('node:crypto');
-    let ok = 0;
-    for (const job of this.files) {
-      if (this.failed.has(job.abs)) continue; // already reported
+  /** With --verify, reads a restored file back and checks every blob of it against its id. */
+  private async verifyFile(job: FileJob): Promise<void> {
+    if (!this.opts.verify) return;
+    try {
+      const fh = await fsp.open(job.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
       try {
-        const fh = await fsp.open(job.abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-        try {
-          let offset = 0;
-          for (const id of job.node.content ?? []) {
-            const loc = this.repo.index.lookup('data', id as Id);
-            const len = loc ? (loc.uncompressedLength ?? loc.length - 32) : 0;
-            const buf = Buffer.allocUnsafe(len);
-            const { bytesRead } = await fh.read(buf, 0, len, offset);
-            offset += len;
-            if (bytesRead !== len || createHash('sha256').update(buf).digest('hex') !== id) throw new Error(`content differs from the snapshot at byte ${offset - len}`);
-          }
-          const st = await fh.stat();
-          if (st.size !== offset) throw new Error(`size ${st.size} differs from the snapshot's ${offset}`);
-        } finally {
-          await fh.close();
+        let offset = 0;
+        for (const id of job.node.content ?? []) {
+          const loc = this.repo.index.lookup('data', id as Id);
+          const len = loc ? (loc.uncompressedLength ?? loc.length - 32) : 0;
+          const buf = Buffer.allocUnsafe(len);
+          const { bytesRead } = await fh.read(buf, 0, len, offset);
+          offset += len;
+          if (bytesRead !== len || createHash('sha256').update(buf).digest('hex') !== id) throw new Error(`content differs from the snapshot at byte ${offset - len}`);
         }
-        ok++;
-      } catch (e) {
-        this.report(job.rel, `verify failed: ${(e as Error).message}`);
+        const st = await fh.stat();
+        if (st.size !== offset) throw new Error(`size ${st.size} differs from the snapshot's ${offset}`);
+      } finally {
+        await fh.close();
       }
+      this.verified++;
+    } catch (e) {
+      this.report(job.rel, `verify failed: ${(e as Error).message}`);
     }
-    return ok;
   }
+}
+
+/** Never follows a symlink; in a fresh directory nothing may be there at all. */
+function openFlags(job: FileJob): number {
+  return fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW | (job.fresh ? fsc.O_EXCL : 0);
 }
 
 async function sameFile(abs: string, n: TreeNode): Promise<boolean> {

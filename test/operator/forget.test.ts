@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { LIFEBOAT, Scratch, cleanEnv, lifeboat, requireTools, resticSnapshots, restic, show, writeTree } from './harness.ts';
 
 describe('forget with retention keep_last 1', () => {
@@ -73,8 +74,16 @@ sources:
     assert.match(dry.stdout, new RegExp(`keep\\s+${before[2]!.short_id}.*last snapshot`));
     assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 3, 'dry run removed nothing');
 
+    // What a backup killed while filling a pack leaves: its temp file, which no listing shows.
+    const leftover = path.join(repo, 'data', 'ab', '0123456789abcdef01234567-tmp-0011223344556677');
+    await fsp.writeFile(leftover, Buffer.alloc(100_000, 7));
+    assert.equal((await lifeboat(config, ['forget', '--dry-run'])).code, 0);
+    await fsp.access(leftover);
+
     const real = await lifeboat(config, ['forget', '--prune']);
     assert.equal(real.code, 0, show(real));
+    assert.match(real.stdout, /removed 1 temp files \(100000 bytes\) left by interrupted writes/);
+    await assert.rejects(fsp.access(leftover), 'the temp file is gone');
     const left = (await resticSnapshots(repo, pw, 'source:docs')).map((x) => x.id);
     assert.deepEqual(left, [before[0]!.id, before[2]!.id]);
     const chk = await restic(repo, pw, ['check', '--read-data']);

@@ -323,6 +323,40 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
       });
     });
 
+    test('removeTempFiles: deletes what uncommitted writes left (a stream never committed, temp files of any type), nothing else', async () => {
+      await withStream(async ({ backend, root }, open) => {
+        assert.ok(backend.removeTempFiles, `${name}: removeTempFiles() is not offered`);
+        const real = new Map<Exclude<FileType, 'config'>, { name: string; bytes: Buffer }>();
+        for (const type of ID_TYPES) {
+          const f = contentFile(`keep-${type}`, 300);
+          await backend.save(type, f.name, f.bytes);
+          real.set(type, f);
+        }
+        await backend.save('config', '', seededBytes('cfg', 155));
+        const left = await open('data');
+        await left.write([seededBytes('left-1', 7000)]);
+        const left2 = await open('index');
+        await left2.write([seededBytes('left-2', 500)]);
+        let leftBytes = 7500;
+        if (root) {
+          const f = contentFile('crashed-save', 1234);
+          await fsp.writeFile(path.join(root, 'data', f.name.slice(0, 2), `${f.name}-tmp-00112233aabbccdd`), f.bytes);
+          await fsp.writeFile(path.join(root, 'snapshots', `${f.name}-tmp-99`), 'x');
+          leftBytes += 1235;
+        }
+        assert.deepEqual(await backend.removeTempFiles(), { files: root ? 4 : 2, bytes: leftBytes });
+        if (root) assert.deepEqual((await walk(root)).filter(([p]) => p.includes('-tmp-')).map(([p]) => p), [], 'no temp files remain');
+        for (const [type, f] of real) {
+          assert.deepEqual(await listAll(backend, type), [{ name: f.name, size: f.bytes.length }], `${type} kept`);
+          assert.deepEqual(await backend.load(type, f.name), f.bytes);
+        }
+        assert.equal(await backend.exists(), true, 'config kept');
+        assert.deepEqual(await backend.removeTempFiles(), { files: 0, bytes: 0 }, 'a second run finds nothing');
+        await left.abort();
+        await left2.abort();
+      });
+    });
+
     // ---- on-disk half of the contract (backends storing into a local directory) ----
 
     test('on disk: restic layout; data files go to data/<first two hex chars>/', async () => {

@@ -47,6 +47,12 @@ export interface Backend {
    * complete.
    */
   saveStream?(type: Exclude<FileType, 'config'>): Promise<SaveStream>;
+  /**
+   * Deletes temp files that writes left behind without committing them (a process killed
+   * mid-write, a drive pulled), which list() never shows. Only while no writer can be running:
+   * under an exclusive lock.
+   */
+  removeTempFiles?(): Promise<{ files: number; bytes: number }>;
   /** Reads a whole file, or `length` bytes from `offset`. */
   load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   stat(type: FileType, name: string): Promise<FileInfo>;

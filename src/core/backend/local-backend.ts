@@ -269,6 +269,31 @@ export class LocalBackend implements Backend {
     }
   }
 
+  async removeTempFiles(): Promise<{ files: number; bytes: number }> {
+    const dirs = [this.root, ...Object.values(DIRS).filter((d) => d !== 'data').map((d) => path.join(this.root, d))];
+    const data = path.join(this.root, 'data');
+    for (const d of await readdirSafe(data)) if (/^[0-9a-f]{2}$/.test(d)) dirs.push(path.join(data, d));
+    let files = 0;
+    let bytes = 0;
+    for (const d of dirs) {
+      for (const name of await readdirSafe(d)) {
+        // Ours are <name>-tmp-<hex>; restic's local backend names its temp files the same way.
+        if (!name.includes('-tmp-')) continue;
+        const p = path.join(d, name);
+        try {
+          const st = await fsp.lstat(p);
+          if (!st.isFile()) continue;
+          await fsp.unlink(p);
+          files++;
+          bytes += st.size;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(e, `remove temp file ${p}`);
+        }
+      }
+    }
+    return { files, bytes };
+  }
+
   async close(): Promise<void> {
     for (const p of [...this.handles.keys()]) await this.dropHandle(p);
   }

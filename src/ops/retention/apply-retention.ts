@@ -6,7 +6,8 @@
  *     so the last-known-good copy survives any policy;
  *   - a source whose last run on this destination failed keeps all its snapshots until a run
  *     succeeds again (a bad run must not also cost the good copies).
- * With `prune`, unreferenced data is then removed (crash-safe, see core/prune).
+ * With `prune`, unreferenced data is then removed (crash-safe, see core/prune), and so are temp
+ * files that interrupted writes left behind.
  */
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
@@ -94,6 +95,10 @@ async function retentionFor(config: Config, d: Destination, opts: { prune?: bool
           pruned = { packsDeleted: res.packsDeleted, bytesDeleted: res.bytesDeleted, packsWritten: res.packsWritten };
           lines.push(`pruned: ${res.packsDeleted} packs deleted (${res.bytesDeleted} bytes), ${res.packsWritten} packs written`);
         }
+        // Under the exclusive lock no writer runs: a temp file now is what a killed backup or a
+        // pulled drive left, never listed and never counted by restic either.
+        const temp = await repo.backend.removeTempFiles?.();
+        if (temp && temp.files > 0) lines.push(`removed ${temp.files} temp files (${temp.bytes} bytes) left by interrupted writes`);
       }
       return { ...base, plan, lines, forgotten: r.removed.length, ...(pruned ? { pruned } : {}) };
     } finally {

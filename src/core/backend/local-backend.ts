@@ -277,7 +277,7 @@ export class LocalBackend implements Backend {
     let bytes = 0;
     for (const d of dirs) {
       for (const name of await readdirSafe(d)) {
-        // Ours are <name>-tmp-<hex>; restic's local backend names its temp files the same way.
+        // Ours are <name>-tmp-<hex>: never a committed file, which is always named by an id.
         if (!name.includes('-tmp-')) continue;
         const p = path.join(d, name);
         try {

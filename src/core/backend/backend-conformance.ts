@@ -323,7 +323,7 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
       });
     });
 
-    test('removeTempFiles: deletes what uncommitted writes left (a stream never committed, temp files of any type), nothing else', async () => {
+    test('countTempFiles and removeTempFiles: count, then delete, what uncommitted writes left (a stream never committed, temp files of any type), nothing else', async () => {
       await withStream(async ({ backend, root }, open) => {
         assert.ok(backend.removeTempFiles, `${name}: removeTempFiles() is not offered`);
         const real = new Map<Exclude<FileType, 'config'>, { name: string; bytes: Buffer }>();
@@ -344,7 +344,11 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
           await fsp.writeFile(path.join(root, 'snapshots', `${f.name}-tmp-99`), 'x');
           leftBytes += 1235;
         }
+        assert.ok(backend.countTempFiles, `${name}: countTempFiles() is not offered`);
+        assert.deepEqual(await backend.countTempFiles(), { files: root ? 4 : 2, bytes: leftBytes }, 'counted, not removed');
+        assert.deepEqual(await backend.countTempFiles(), { files: root ? 4 : 2, bytes: leftBytes }, 'counting twice finds the same');
         assert.deepEqual(await backend.removeTempFiles(), { files: root ? 4 : 2, bytes: leftBytes });
+        assert.deepEqual(await backend.countTempFiles(), { files: 0, bytes: 0 });
         if (root) assert.deepEqual((await walk(root)).filter(([p]) => p.includes('-tmp-')).map(([p]) => p), [], 'no temp files remain');
         for (const [type, f] of real) {
           assert.deepEqual(await listAll(backend, type), [{ name: f.name, size: f.bytes.length }], `${type} kept`);

@@ -53,6 +53,8 @@ export interface Backend {
    * under an exclusive lock.
    */
   removeTempFiles?(): Promise<{ files: number; bytes: number }>;
+  /** What removeTempFiles() would delete now, deleting nothing (a writer may be running). */
+  countTempFiles?(): Promise<{ files: number; bytes: number }>;
   /** Reads a whole file, or `length` bytes from `offset`. */
   load(type: FileType, name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   stat(type: FileType, name: string): Promise<FileInfo>;

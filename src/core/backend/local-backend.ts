@@ -269,7 +269,15 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async removeTempFiles(): Promise<{ files: number; bytes: number }> {
+  removeTempFiles(): Promise<{ files: number; bytes: number }> {
+    return this.tempFiles(true);
+  }
+
+  countTempFiles(): Promise<{ files: number; bytes: number }> {
+    return this.tempFiles(false);
+  }
+
+  private async tempFiles(remove: boolean): Promise<{ files: number; bytes: number }> {
     const dirs = [this.root, ...Object.values(DIRS).filter((d) => d !== 'data').map((d) => path.join(this.root, d))];
     const data = path.join(this.root, 'data');
     for (const d of await readdirSafe(data)) if (/^[0-9a-f]{2}$/.test(d)) dirs.push(path.join(data, d));
@@ -283,7 +291,7 @@ export class LocalBackend implements Backend {
         try {
           const st = await fsp.lstat(p);
           if (!st.isFile()) continue;
-          await fsp.unlink(p);
+          if (remove) await fsp.unlink(p);
           files++;
           bytes += st.size;
         } catch (e) {

@@ -2,7 +2,8 @@
  * Repository check (restic-format.md §9.3): what restic's `check` verifies, reported as
  * structured findings an operator can act on rather than a first-error abort.
  *   1. every index file loads (name hash, MAC, encoding, JSON);
- *   2. every indexed pack exists with the size its entries imply; unindexed packs are hints;
+ *   2. every indexed pack exists with the size its entries imply; unindexed packs, and temp
+ *      files interrupted writes left, are hints;
  *   3. every snapshot loads and every tree reachable from it loads, decodes and references
  *      only blobs the index knows (as the right type);
  *   4. with readData, selected packs are re-hashed, their headers compared with the index entry
@@ -17,7 +18,7 @@ import { PackVerifier, packProblems } from './pack-verifier.ts';
 import { WorkerPool, defaultWorkers } from '../repository/worker-pool.ts';
 import { withOpenedBlob } from '../repository/blob-worker.ts';
 
-export type FindingKind = 'index' | 'pack' | 'snapshot' | 'tree' | 'blob';
+export type FindingKind = 'index' | 'pack' | 'snapshot' | 'tree' | 'blob' | 'temp';
 
 export interface Finding {
   readonly kind: FindingKind;
@@ -76,6 +77,14 @@ export async function check(repo: Repository, opts: CheckOptions = {}): Promise<
   }
   for (const id of onDisk.keys()) {
     if (!packIndex.has(id)) hints.push({ kind: 'pack', id, message: `pack ${id.slice(0, 8)} is not referenced by any index (left by an interrupted run; prune removes it)` });
+  }
+  const temp = await repo.backend.countTempFiles?.();
+  if (temp && temp.files > 0) {
+    hints.push({
+      kind: 'temp',
+      id: '',
+      message: `${temp.files} temp files (${temp.bytes} bytes) left by interrupted writes; no snapshot needs them (lifeboat forget --prune removes them, or delete the *-tmp-* files while nothing writes to the repository)`,
+    });
   }
 
   // 3. snapshots and trees. Every tree is loaded once; `parents` remembers which trees hold

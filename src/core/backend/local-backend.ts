@@ -75,7 +75,7 @@ export class LocalBackend implements Backend {
 
   async save(type: FileType, name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const final = this.pathOf(type, name);
-    const tmp = await this.openTemp(type, path.dirname(final), `${final}-tmp-${randomBytes(8).toString('hex')}`, name);
+    const tmp = await this.openTemp(type, `${final}-tmp-${randomBytes(8).toString('hex')}`, name);
     try {
       await tmp.write(data instanceof Uint8Array ? [data] : data);
     } catch (e) {
@@ -92,7 +92,7 @@ export class LocalBackend implements Backend {
   saveStream(type: Exclude<FileType, 'config'>): Promise<SaveStream> {
     const r = randomBytes(20).toString('hex');
     const dir = type === 'data' ? path.join(this.root, 'data', r.slice(0, 2)) : path.join(this.root, DIRS[type]);
-    return this.openTemp(type, dir, path.join(dir, `${r.slice(0, 24)}-tmp-${r.slice(24)}`), undefined);
+    return this.openTemp(type, path.join(dir, `${r.slice(0, 24)}-tmp-${r.slice(24)}`), undefined);
   }
 
   /**
@@ -101,11 +101,11 @@ export class LocalBackend implements Backend {
    * hold the very same bytes (content-addressed), else REPO_EXISTS. `label` names the file in
    * errors before commit() knows its name.
    */
-  private async openTemp(type: FileType, dir: string, tmp: string, label: string | undefined): Promise<SaveStream> {
+  private async openTemp(type: FileType, tmp: string, label: string | undefined): Promise<SaveStream> {
     const what = (name: string | undefined): string => `${type} file ${name === undefined ? '(new)' : name || 'config'} in ${this.root}`;
     let fh: fsp.FileHandle | undefined;
     try {
-      if (type === 'data') await fsp.mkdir(dir, { mode: 0o700 }).catch(ignoreExists);
+      if (type === 'data') await fsp.mkdir(path.dirname(tmp), { mode: 0o700 }).catch(ignoreExists);
       fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     } catch (e) {
       throw fromSystemError(e, `write ${what(label)}`);

@@ -103,14 +103,13 @@ export class Restorer {
   private totalFiles = 0;
   private totalBytes = 0;
   private verified = 0;
-  /** Where the walk hands each file to be written (restoreFiles). */
+  /** Where the walk hands each file to be written (localSink or remoteSink). */
   private sink: FileSink | undefined;
   private doneBytes = 0;
   private doneFiles = 0;
   private lastEmit = 0;
   private pool: WorkerPool | undefined;
   private skipped = 0;
-  private readonly failed = new Set<string>();
 
   constructor(
     private readonly repo: Repository,
@@ -292,7 +291,7 @@ export class Restorer {
           const hl = n.links > 1n ? `${n.deviceId}:${n.inode}` : undefined;
           const first = hl ? this.hardlinks.get(hl) : undefined;
           if (first) {
-            // The first name's content is written in phase 2; link to it afterwards.
+            // The first name's content goes to the sink; link to it once all content is written.
             this.pendingLinks.push({ abs, rel, first });
             return;
           }
@@ -383,12 +382,7 @@ export class Restorer {
         this.opts.signal?.throwIfAborted();
         const p = this.restoreFile(job, pool, acquire, release).then(
           () => this.verifyFile(job),
-          async (e: unknown) => {
-            this.report(job.rel, (e as Error).message);
-            this.failed.add(job.abs);
-            // No half-written file with the right name: a later look must not mistake it for data.
-            await fsp.rm(job.abs, { force: true }).catch(() => {});
-          },
+          (e: unknown) => this.fileFailed(job, (e as Error).message),
         );
         running.add(p);
         void p.finally(() => running.delete(p));
@@ -428,10 +422,7 @@ export class Restorer {
           await this.verifyFile(f.job);
           return;
         }
-        this.report(f.job.rel, error);
-        this.failed.add(f.job.abs);
-        // No half-written file with the right name: a later look must not mistake it for data.
-        await fsp.rm(f.job.abs, { force: true }).catch(() => {});
+        await this.fileFailed(f.job, error);
       };
       const finishing: Promise<void>[] = [];
       const onPart = (m: { readonly kind: 'parts' | 'written'; readonly parts: readonly unknown[] }): void => {
@@ -479,14 +470,11 @@ export class Restorer {
           fd = openSync(job.abs, openFlags(job), 0o600);
         } catch (e) {
           this.report(job.rel, (e as Error).message);
-          this.failed.add(job.abs);
           return;
         }
         if (missing) {
           closeSync(fd);
-          this.report(job.rel, missing);
-          this.failed.add(job.abs);
-          await fsp.rm(job.abs, { force: true }).catch(() => {});
+          await this.fileFailed(job, missing);
           return;
         }
         if (offset >= LARGE_FILE) {
@@ -505,6 +493,13 @@ export class Restorer {
         while (running.size > 0) await Promise.all(running);
       },
     };
+  }
+
+  /** Reports a file that could not be restored and removes what was written of it. */
+  private async fileFailed(job: FileJob, message: string): Promise<void> {
+    this.report(job.rel, message);
+    // No half-written file with the right name: a later look must not mistake it for data.
+    await fsp.rm(job.abs, { force: true }).catch(() => {});
   }
 
   /** Resume: a file already complete at the target is kept and counted as done. */

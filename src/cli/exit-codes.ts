@@ -9,6 +9,8 @@ export const EXIT = {
   NO_REPOSITORY: 10,
   LOCKED: 11,
   WRONG_PASSWORD: 12,
+  /** A destination (drive, share) is absent, not mounted or not the enrolled one. */
+  UNAVAILABLE: 13,
   INTERRUPTED: 130,
 } as const;
 
@@ -23,6 +25,8 @@ export function exitCodeFor(code: ErrorCode | undefined): number {
     case 'USAGE':
     case 'NO_PASSWORD':
       return EXIT.USAGE;
+    case 'DEVICE_UNAVAILABLE':
+      return EXIT.UNAVAILABLE;
     case 'INTERRUPTED':
       return EXIT.INTERRUPTED;
     default:

@@ -18,7 +18,26 @@ export type ErrorCode =
   | 'IO'
   | 'USAGE'
   | 'UNSAFE_PATH'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  /** A destination is absent, not mounted, or not the enrolled drive: nothing was written. */
+  | 'DEVICE_UNAVAILABLE'
+  /** A source cannot be read as configured (an empty mount, a missing path). */
+  | 'SOURCE_UNAVAILABLE'
+  /** A rule of the coverage map forbids the operation (e.g. sensitive data to a mirror). */
+  | 'POLICY_REFUSED'
+  /** A source's command (a database dump) or a hook failed. */
+  | 'HOOK_FAILED'
+  /** A bug: something that should not happen did. */
+  | 'INTERNAL';
+
+const CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'NO_REPOSITORY', 'REPO_EXISTS', 'REPO_LOCKED', 'WRONG_PASSWORD', 'NO_PASSWORD', 'BAD_CONFIG', 'INTEGRITY', 'MALFORMED', 'NOT_FOUND',
+  'AMBIGUOUS', 'NO_SPACE', 'IO', 'USAGE', 'UNSAFE_PATH', 'INTERRUPTED', 'DEVICE_UNAVAILABLE', 'SOURCE_UNAVAILABLE', 'POLICY_REFUSED', 'HOOK_FAILED', 'INTERNAL',
+]);
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && CODES.has(s);
+}
 
 export class LifeboatError extends Error {
   readonly code: ErrorCode;
@@ -54,4 +73,20 @@ export function fromSystemError(err: unknown, what: string): LifeboatError {
   if (code === 'ENOENT') return new LifeboatError('NOT_FOUND', `Cannot ${what}: not found`, { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   return new LifeboatError('IO', `Cannot ${what}: ${msg}`, { cause: err });
+}
+
+/** An error as data, for results and the state store: the code survives where the object does not. */
+export interface ErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly hint?: string | undefined;
+}
+
+/** Any thrown value as ErrorInfo: a LifeboatError keeps its code, an abort is INTERRUPTED, the rest INTERNAL. */
+export function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof LifeboatError) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  if ((e as Error | undefined)?.name === 'AbortError') return { code: 'INTERRUPTED', message: 'interrupted' };
+  const sys = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof sys === 'string' && /^E[A-Z]+$/.test(sys)) return errorInfo(fromSystemError(e, 'complete the operation'));
+  return { code: 'INTERNAL', message: (e as Error | undefined)?.message ?? String(e) };
 }

@@ -7,6 +7,7 @@ import { CRYPTO_OVERHEAD, IV_SIZE, MAC_SIZE, makeKey, seal, type MasterKey } fro
 import { initZstd, zstdBound, zstdCompressTo, zstdCompressView } from '../compress/zstd.ts';
 import { openBlob, withOpenBlob, type PackedBlob } from '../format/pack.ts';
 import type { Id } from '../ids.ts';
+import { errorReply, type ErrorReply } from './worker-error.ts';
 import { FileChunker, type FilePart, type FileTask } from '../archiver/file-chunker.ts';
 import { FileWriter, type WritePart, type WriteTask } from '../restorer/file-writer.ts';
 import { PackVerifier, type PackCheckTask } from '../checker/pack-verifier.ts';
@@ -33,7 +34,7 @@ export type BlobTaskResult =
   | { readonly kind: 'written'; readonly parts: WritePart[] }
   | { readonly kind: 'filesDone' }
   | { readonly kind: 'packChecked'; readonly problems: string[] }
-  | { readonly kind: 'error'; readonly name: string; readonly message: string; readonly code: string | undefined };
+  | ErrorReply;
 
 const SAMPLE = 64 * 1024;
 
@@ -147,8 +148,7 @@ if (parentPort) {
         }
       })
       .catch((e: unknown) => {
-        const err = e as Error & { code?: string };
-        port.postMessage({ kind: 'error', name: err?.name ?? 'Error', message: err?.message ?? String(e), code: err?.code } satisfies BlobTaskResult);
+        port.postMessage(errorReply(e) satisfies BlobTaskResult);
       });
   });
 }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { LifeboatError } from '../errors.ts';
+import { reviveError } from './worker-error.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
 import type { BlobTask, BlobTaskResult } from './blob-worker.ts';
 
@@ -134,11 +135,4 @@ export class WorkerPool {
     this.closed = true;
     await Promise.all(this.all.map((w) => w.terminate()));
   }
-}
-
-function reviveError(r: Extract<BlobTaskResult, { kind: 'error' }>): Error {
-  if (r.code === 'INTEGRITY' || r.code === 'MALFORMED') return new LifeboatError(r.code, r.message);
-  const e = new Error(r.message);
-  e.name = r.name;
-  return e;
 }

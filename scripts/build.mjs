@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(path.join(root, 'dist'), { recursive: true });
 await build({
-  entryPoints: { cli: path.join(root, 'src/cli/main.ts'), 'blob-worker': path.join(root, 'src/core/repository/blob-worker.ts') },
+  entryPoints: { cli: path.join(root, 'src/cli/main.ts'), 'worker-thread': path.join(root, 'src/core/worker-thread/worker-thread.ts') },
   outdir: path.join(root, 'dist'),
   bundle: true,
   platform: 'node',

@@ -10,6 +10,7 @@
  */
 import { LifeboatError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { parseWorkerCount, setDefaultWorkers } from '../core/workers/index.ts';
 // Command modules load on demand: a `repo` command should not pay for YAML, zod and SQLite.
 const repoCommands = () => import('./repo-commands.ts');
 const coverage = () => import('./coverage-commands.ts');
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     return group ? EXIT.OK : EXIT.USAGE;
   }
   const env = process.env;
+  setDefaultWorkers(parseWorkerCount(env.LIFEBOAT_WORKERS));
   switch (group) {
     case 'repo':
       return (await repoCommands()).runRepoCommand(rest, env);

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { chunkLengths, MAX_SIZE } from '../chunker/chunker.ts';
 import { KnownBlobs } from '../repository/known-blobs.ts';
-import { FileChunker, type FilePart } from './file-chunker.ts';
-import { MAX_BLOB, RingReleaser, RingWriter, newRing } from './seal-ring.ts';
+import { FileChunker } from './file-chunker.ts';
+import type { FilePart } from '../workers/index.ts';
+import { MAX_BLOB, RingReleaser, RingWriter, newRing } from '../workers/index.ts';
 
 const POL = 0x3da3358b4dc173n;
 

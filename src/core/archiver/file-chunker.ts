@@ -15,33 +15,7 @@ import { createHash } from 'node:crypto';
 import { Chunker, MAX_SIZE } from '../chunker/index.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
 import { KnownBlobs } from '../repository/known-blobs.ts';
-import { RingStopped, type RingWriter } from './seal-ring.ts';
-
-export interface FileTask {
-  readonly kind: 'files';
-  /** Absolute paths as raw bytes (names need not be UTF-8). */
-  readonly paths: readonly Uint8Array[];
-  readonly pol: bigint;
-  readonly compress: boolean;
-  readonly known: SharedArrayBuffer;
-}
-
-export interface ChunkOut {
-  readonly id: string;
-  readonly length: number;
-  /** Absent when the repository already held the blob (nothing to store). A view of the worker's ring. */
-  readonly sealed?: Uint8Array;
-  readonly uncompressedLength?: number;
-  /** With `sealed`: the ring position just past it, which the main thread releases (RingReleaser). */
-  readonly end?: number;
-}
-
-/** Results for one file, possibly in several parts; `end` is set on its last part. */
-export interface FilePart {
-  readonly file: number;
-  readonly chunks: ChunkOut[];
-  readonly end?: { readonly size: number } | { readonly error: { readonly code?: string; readonly message: string } };
-}
+import { RingStopped, type ChunkOut, type FilePart, type FileTask, type RingWriter } from '../workers/index.ts';
 
 /**
  * Seals data (zstd when it pays) into ring space: `slot(max)`, called once, gives at least as

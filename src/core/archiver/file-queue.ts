@@ -5,7 +5,7 @@
  * BlobSaver as they arrive.
  */
 import type { BlobSaver } from '../repository/blob-saver.ts';
-import type { FilePart } from './file-chunker.ts';
+import type { FilePart } from '../workers/index.ts';
 import type { Id } from '../ids.ts';
 
 export type FileOutcome = { readonly size: number; readonly content: Id[] } | { readonly error: { readonly code?: string; readonly message: string } };

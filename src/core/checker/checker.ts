@@ -15,8 +15,8 @@ import type { Repository } from '../repository/repository.ts';
 import { decodeTree } from '../format/tree.ts';
 import { expectedPackSize, type PackedBlob } from '../format/pack.ts';
 import { PackVerifier, packProblems } from './pack-verifier.ts';
-import { WorkerPool, defaultWorkers } from '../repository/worker-pool.ts';
-import { withOpenedBlob } from '../repository/blob-worker.ts';
+import { WorkerPool, defaultWorkers } from '../workers/index.ts';
+import { withOpenedBlob } from '../format/blob-seal.ts';
 
 export type FindingKind = 'index' | 'pack' | 'snapshot' | 'tree' | 'blob' | 'temp';
 
@@ -222,9 +222,7 @@ async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed:
   const local = repo.backend.localPath?.('data', id);
   if (local !== undefined) {
     // The worker reads and verifies the pack itself (pack-verifier.ts).
-    const r = await pool.run({ kind: 'checkPack', path: local, id, indexed });
-    if (r.kind !== 'packChecked') throw new Error('unexpected worker reply');
-    return r.problems;
+    return (await pool.run({ kind: 'checkPack', path: local, id, indexed })).problems;
   }
   let buf: Buffer;
   try {
@@ -234,8 +232,7 @@ async function readPack(repo: Repository, pool: WorkerPool, id: string, indexed:
   }
   return packProblems(repo.key, buf, id, indexed, async (view, b) => {
     const sealed = new Uint8Array(view);
-    const r = await pool.run({ kind: 'verify', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
-    if (r.kind !== 'verified') throw new Error('unexpected worker reply');
+    await pool.run({ kind: 'verify', sealed, id: b.id, uncompressedLength: b.uncompressedLength }, [sealed.buffer as ArrayBuffer]);
   });
 }
 

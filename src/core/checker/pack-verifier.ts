@@ -11,13 +11,7 @@ import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
 import { PACK_HEADER_READ_HINT, packTailSize, parsePackHeader, type PackedBlob } from '../format/pack.ts';
-
-export interface PackCheckTask {
-  readonly kind: 'checkPack';
-  readonly path: string;
-  readonly id: string;
-  readonly indexed: readonly PackedBlob[];
-}
+import type { PackCheckTask } from '../workers/index.ts';
 
 const BEYOND_END = 'lies beyond the end of the pack';
 

@@ -12,12 +12,10 @@
  */
 import type { Id, PackId } from '../ids.ts';
 import { PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';
-import { WorkerPool, defaultWorkers } from './worker-pool.ts';
-import { sealBlob } from './blob-worker.ts';
+import { RingReleaser, WorkerPool, defaultWorkers, newRing, ringSize, type ChunkOut, type FilePart } from '../workers/index.ts';
+import { sealBlob } from '../format/blob-seal.ts';
 import type { Repository } from './repository.ts';
 import { KnownBlobs } from './known-blobs.ts';
-import type { ChunkOut, FilePart } from '../archiver/file-chunker.ts';
-import { RingReleaser, newRing, ringSize } from '../archiver/seal-ring.ts';
 import type { SaveStream } from '../backend/backend.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
@@ -143,9 +141,7 @@ export class BlobSaver {
       if (inline) r = sealBlob(this.repo.key, data, compress);
       else {
         const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
-        const w = await pool!.run({ kind: 'seal', data, compress }, transfer);
-        if (w.kind !== 'sealed') throw new Error('unexpected worker reply');
-        r = w;
+        r = await pool!.run({ kind: 'seal', data, compress }, transfer);
       }
       this.addToPack(type, id, r.sealed, r.uncompressedLength, undefined);
       return { id, known: false, stored: r.sealed.length };
@@ -170,9 +166,8 @@ export class BlobSaver {
     if (this.failure) throw this.failure;
     const pool = this.getPool();
     this.known ??= KnownBlobs.build(this.repo.index.counts.data, (fn) => this.repo.index.forEachId('data', fn));
-    let r;
     try {
-      r = await pool.run(
+      await pool.run(
         {
           kind: 'files',
           paths,
@@ -182,7 +177,6 @@ export class BlobSaver {
         },
         [],
         (m, worker) => {
-          if (m.kind !== 'parts') return;
           for (const part of m.parts) for (const c of part.chunks) if (c.sealed && c.end !== undefined) this.rings[worker]!.received(c.end);
           for (const part of m.parts) onPart(part, worker);
         },
@@ -192,7 +186,6 @@ export class BlobSaver {
       // the failure itself, say the destination vanishing, is what the caller must see.
       throw this.failure ?? e;
     }
-    if (r.kind !== 'filesDone') throw new Error('unexpected worker reply');
   }
 
   /** Number of file batches queued or running in the worker pool. */

@@ -18,7 +18,7 @@ import { MasterIndex } from './master-index.ts';
 import { cacheKey, readIndexCache, repoCacheDir, writeIndexCache } from './index-cache.ts';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from '../format/snapshot.ts';
 import { initZstd } from '../compress/zstd.ts';
-import { openBlobBytes } from './blob-worker.ts';
+import { openBlobBytes } from '../format/blob-seal.ts';
 import { RepoLock, type LockInfo, type LockStore } from './lock.ts';
 import { BlobSaver } from './blob-saver.ts';
 import type { BlobType } from '../format/pack.ts';

@@ -7,30 +7,7 @@
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { readAtSync } from '../fs/read-at.ts';
-import { MAX_BLOB } from '../archiver/seal-ring.ts';
-
-export interface RestoreBlob {
-  readonly id: string;
-  /** The pack file's path in the local repository. */
-  readonly pack: string;
-  readonly offset: number;
-  readonly length: number;
-  readonly uncompressedLength: number | undefined;
-  /** Where its plaintext goes in the file. */
-  readonly at: number;
-}
-
-export interface WriteTask {
-  readonly kind: 'writeFiles';
-  readonly files: readonly { readonly fd: number; readonly size: number; readonly blobs: readonly RestoreBlob[] }[];
-}
-
-/** Progress for one file; `end` is set on its last part. */
-export interface WritePart {
-  readonly file: number;
-  readonly bytes: number;
-  readonly end?: { readonly ok: true } | { readonly error: { readonly code?: string; readonly message: string } };
-}
+import { MAX_BLOB, type RestoreBlob, type WritePart, type WriteTask } from '../workers/index.ts';
 
 /** Verifies and decrypts `sealed` (in place), handing the plaintext to `use` as a view valid during the call. */
 export type OpenSealed = (sealed: Uint8Array, id: string, uncompressedLength: number | undefined, use: (plain: Uint8Array) => void) => void;

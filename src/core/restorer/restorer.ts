@@ -22,9 +22,8 @@ import type { Snapshot } from '../format/snapshot.ts';
 import { decodeTree, unsafeNodeName, type TreeNode } from '../format/tree.ts';
 import { isValidUtf8 } from '../format/go-quote.ts';
 import { applyMetadata, createSpecial } from './apply-metadata.ts';
-import { WorkerPool } from '../repository/worker-pool.ts';
+import { WorkerPool, type RestoreBlob, type TaskPart } from '../workers/index.ts';
 import { toUnixNs } from '../format/go-time.ts';
-import type { RestoreBlob, WritePart } from './file-writer.ts';
 
 export interface IncludeMatcher {
   includeMatch(path: string): { match: boolean; childMayMatch: boolean };
@@ -425,9 +424,8 @@ export class Restorer {
         await this.fileFailed(f.job, error);
       };
       const finishing: Promise<void>[] = [];
-      const onPart = (m: { readonly kind: 'parts' | 'written'; readonly parts: readonly unknown[] }): void => {
-        if (m.kind !== 'written') return;
-        for (const part of m.parts as readonly WritePart[]) {
+      const onPart = (m: TaskPart<'writeFiles'>): void => {
+        for (const part of m.parts) {
           this.doneBytes += part.bytes;
           if (part.end && !ended.has(part.file)) finishing.push(finish(part.file, 'error' in part.end ? part.end.error.message : undefined));
         }
@@ -529,7 +527,6 @@ export class Restorer {
             try {
               const sealed = await this.repo.backend.load('data', loc.packId, { offset: loc.offset, length: loc.length });
               const r = await pool.run({ kind: 'open', sealed, id, uncompressedLength: loc.uncompressedLength }, [sealed.buffer as ArrayBuffer].filter(() => sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength));
-              if (r.kind !== 'opened') throw new Error('unexpected worker reply');
               const data = r.data;
               // Leave holes for all-zero blobs: sparse files stay sparse.
               if (!(data.length <= ZERO.length && ZERO.subarray(0, data.length).equals(data))) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initZstd, zstdBound } from '../compress/zstd.ts';
 import { CRYPTO_OVERHEAD, randomKey, type MasterKey } from '../crypto/crypto.ts';
 import { hashId } from '../ids.ts';
-import { openBlobBytes, sealBlob, sealIntoSlot } from './blob-worker.ts';
+import { openBlobBytes, sealBlob, sealIntoSlot } from './blob-seal.ts';
 import { xorshift32 as prng } from '../../../test/support/prng.ts';
 
 let key: MasterKey;

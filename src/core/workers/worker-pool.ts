@@ -9,22 +9,25 @@ import { availableParallelism } from 'node:os';
 import { LifeboatError } from '../errors.ts';
 import { reviveError } from './worker-error.ts';
 import type { MasterKey } from '../crypto/crypto.ts';
-import type { BlobTask, BlobTaskResult } from './blob-worker.ts';
+import { PART_KINDS, REPLY_KIND, type TaskKind, type TaskPart, type TaskReply, type TaskRequest } from './tasks.ts';
+import type { ErrorReply } from './worker-error.ts';
+
+type Message = TaskReply | TaskPart | ErrorReply;
 
 interface Pending {
-  task: BlobTask;
+  task: TaskRequest;
   /** `worker` is the index of the worker answering (0 .. size-1). */
-  onPart: ((r: Extract<BlobTaskResult, { kind: 'parts' | 'written' }>, worker: number) => void) | undefined;
+  onPart: ((r: TaskPart, worker: number) => void) | undefined;
   transfer: ArrayBuffer[];
-  resolve: (r: BlobTaskResult) => void;
+  resolve: (r: TaskReply) => void;
   reject: (e: unknown) => void;
 }
 
 const fromSource = import.meta.url.endsWith('.ts');
 // From the bundle, this code may sit in dist/ or in a shared chunk under dist/chunks/.
 const workerUrl = fromSource
-  ? new URL('./blob-worker.ts', import.meta.url)
-  : [new URL('./blob-worker.js', import.meta.url), new URL('../blob-worker.js', import.meta.url)].find((u) => existsSync(u)) ?? new URL('./blob-worker.js', import.meta.url);
+  ? new URL('../worker-thread/worker-thread.ts', import.meta.url)
+  : [new URL('./worker-thread.js', import.meta.url), new URL('../worker-thread.js', import.meta.url)].find((u) => existsSync(u)) ?? new URL('./worker-thread.js', import.meta.url);
 
 /** Run from TypeScript sources (tsx), a worker must register tsx itself before loading the .ts file. */
 function spawnWorker(workerData: unknown): Worker {
@@ -37,18 +40,29 @@ function spawnWorker(workerData: unknown): Worker {
   return new Worker(code, { eval: true, workerData, resourceLimits });
 }
 
+let configured: number | undefined;
+
 /**
- * One worker per core (at most 8), or LIFEBOAT_WORKERS: fewer threads use less memory and
- * leave cores to other services on a small server, at the cost of speed.
+ * The number of worker threads a pool gets when its caller names none: one per core (at most
+ * 8), or what setDefaultWorkers() was given. Fewer threads use less memory and leave cores to
+ * other services on a small server, at the cost of speed.
  */
 export function defaultWorkers(): number {
-  const env = process.env.LIFEBOAT_WORKERS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new LifeboatError('USAGE', `LIFEBOAT_WORKERS=${JSON.stringify(env)} is not a whole number from 1 to 64`);
-    return n;
-  }
-  return Math.max(1, Math.min(availableParallelism(), 8));
+  return configured ?? Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+/** Sets defaultWorkers() for this process (the CLI does, from LIFEBOAT_WORKERS); undefined restores one per core. */
+export function setDefaultWorkers(n: number | undefined): void {
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64)) throw new LifeboatError('USAGE', `Cannot use ${n} worker threads: give a whole number from 1 to 64`);
+  configured = n;
+}
+
+/** A worker count as an operator writes it (LIFEBOAT_WORKERS=4); empty or absent means the default. */
+export function parseWorkerCount(text: string | undefined, what = 'LIFEBOAT_WORKERS'): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new LifeboatError('USAGE', `${what}=${JSON.stringify(text)} is not a whole number from 1 to 64`);
+  return n;
 }
 
 export class WorkerPool {
@@ -65,7 +79,7 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) {
       const w = spawnWorker({ ...extra?.(i), key: keyData });
       w.unref();
-      w.on('message', (r: BlobTaskResult) => this.done(w, r, undefined));
+      w.on('message', (r: Message) => this.done(w, r, undefined));
       w.on('error', (e) => this.done(w, undefined, e));
       w.on('exit', (code) => {
         if (!this.closed) this.done(w, undefined, new Error(`blob worker exited with code ${code}`));
@@ -84,12 +98,21 @@ export class WorkerPool {
     return this.queue.length + this.running.size;
   }
 
-  /** Queues a task; intermediate answers of file tasks ('parts', 'written') go to onPart, in order. */
-  run(task: BlobTask, transfer: ArrayBuffer[] = [], onPart?: Pending['onPart']): Promise<BlobTaskResult> {
+  /**
+   * Queues a task; intermediate answers of file tasks ('parts', 'written') go to onPart, in
+   * order. The promise holds the task's own reply (tasks.ts), or rejects with the worker's error
+   * (its code kept, worker-error.ts).
+   */
+  run<K extends TaskKind>(task: TaskRequest<K> & { readonly kind: K }, transfer: ArrayBuffer[] = [], onPart?: (part: TaskPart<K>, worker: number) => void): Promise<TaskReply<K>> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ task, transfer, onPart, resolve, reject });
+    const expected = REPLY_KIND[task.kind];
+    return new Promise<TaskReply<K>>((resolve, reject) => {
+      const settle = (r: TaskReply): void => {
+        if (r.kind === expected) resolve(r as TaskReply<K>);
+        else reject(new LifeboatError('INTERNAL', `A worker answered a ${task.kind} task with ${r.kind}, not ${expected}`));
+      };
+      this.queue.push({ task, transfer, onPart: onPart as Pending['onPart'], resolve: settle, reject });
       this.pump();
     });
   }
@@ -103,11 +126,11 @@ export class WorkerPool {
     }
   }
 
-  private done(w: Worker, r: BlobTaskResult | undefined, err: unknown): void {
+  private done(w: Worker, r: Message | undefined, err: unknown): void {
     const p = this.running.get(w);
-    if ((r?.kind === 'parts' || r?.kind === 'written') && p) {
+    if (r && PART_KINDS.has(r.kind) && p) {
       try {
-        p.onPart?.(r, this.all.indexOf(w));
+        p.onPart?.(r as TaskPart, this.all.indexOf(w));
       } catch (e) {
         // The task fails now; its later parts and final answer are ignored.
         p.onPart = undefined;
@@ -126,7 +149,7 @@ export class WorkerPool {
     this.idle.push(w);
     if (p && r) {
       if (r.kind === 'error') p.reject(reviveError(r));
-      else p.resolve(r);
+      else p.resolve(r as TaskReply);
     }
     this.pump();
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chunkLengths, MAX_SIZE } from '../chunker/chunker.ts';
+import { chunkLengths, MAX_SIZE } from '../chunker/index.ts';
 import { KnownBlobs } from '../repository/known-blobs.ts';
 import { FileChunker } from './file-chunker.ts';
 import type { FilePart } from '../workers/index.ts';

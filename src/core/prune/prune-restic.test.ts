@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalBackend } from '../backend/local-backend.ts';
 import { Repository } from '../repository/repository.ts';
 import { restore } from '../restorer/restorer.ts';
-import { planForget } from '../retention/plan-forget.ts';
+import { planForget } from '../retention/index.ts';
 import { executePrune } from './execute-prune.ts';
 import { forget } from './forget.ts';
 import { planPrune } from './plan-prune.ts';

@@ -28,7 +28,7 @@
  *   waiting at once means more than packSize bytes are unreleased, which the main thread never
  *   leaves unwritten: a full pack is written, and its release wakes them.
  */
-import { MAX_SIZE } from '../chunker/chunker.ts';
+import { MAX_SIZE } from '../chunker/index.ts';
 import { CRYPTO_OVERHEAD } from '../crypto/crypto.ts';
 import { zstdBound } from '../compress/zstd.ts';
 

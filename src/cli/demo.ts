@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { LocalBackend } from '../core/backend/local-backend.ts';
+import { LocalBackend } from '../core/backend/index.ts';
 import { Repository } from '../core/repository/repository.ts';
 import { loadConfigOrThrow } from '../config/index.ts';
 import { systemProbe } from '../ops/devices/index.ts';

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { hostname as osHostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { LifeboatError } from '../core/errors.ts';
-import { LocalBackend } from '../core/backend/local-backend.ts';
+import { LocalBackend } from '../core/backend/index.ts';
 import { Repository } from '../core/repository/repository.ts';
 import { check } from '../core/checker/checker.ts';
 import { systemProbe, checkDestination } from '../ops/devices/index.ts';

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LifeboatError } from '../core/errors.ts';
-import { LocalBackend } from '../core/backend/local-backend.ts';
+import { openBackend, type Backend } from '../core/backend/index.ts';
 import { Repository } from '../core/repository/repository.ts';
 import { backup, normalisePaths } from '../core/archiver/archiver.ts';
 import { Prescan } from '../core/archiver/dir-scan.ts';
@@ -35,19 +35,17 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: st
   }
 }
 
-function repoPath(v: string | undefined, env: Env): string {
+/** The repository's backend, from --repo or the environment, as restic reads a location (core/backend/location.ts). */
+function repoBackend(v: string | undefined, env: Env): Backend {
   const r = v ?? env.LIFEBOAT_REPOSITORY ?? env.RESTIC_REPOSITORY;
   if (!r) throw new LifeboatError('USAGE', 'No repository given', { hint: 'use --repo DIR (or set RESTIC_REPOSITORY)' });
-  if (/^[a-z0-9]+:/i.test(r) && !r.startsWith('local:')) {
-    throw new LifeboatError('USAGE', `Repository ${r}: only local directories are supported by \`lifeboat repo\` yet`);
-  }
-  return r.replace(/^local:/, '');
+  return openBackend(r);
 }
 
 async function openRepo(values: { repo?: string | undefined; 'password-file'?: string | undefined }, env: Env): Promise<Repository> {
-  const dir = repoPath(values.repo, env);
+  const backend = repoBackend(values.repo, env);
   const password = resolvePassword({ passwordFile: values['password-file'] }, env);
-  return Repository.open(new LocalBackend(dir), { password });
+  return Repository.open(backend, { password });
 }
 
 /**
@@ -105,9 +103,9 @@ export async function runRepoCommand(argv: string[], env: Env): Promise<number> 
 
 async function cmdInit(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, {});
-  const dir = repoPath(values.repo, env);
+  const backend = repoBackend(values.repo, env);
   const password = resolvePassword({ passwordFile: values['password-file'] }, env);
-  const repo = await Repository.init(new LocalBackend(dir), password);
+  const repo = await Repository.init(backend, password);
   if (values.json) out(JSON.stringify({ message_type: 'initialized', id: repo.config.id, repository: repo.location }));
   else if (!values.quiet) out(`created restic repository ${repo.config.id.slice(0, 10)} at ${repo.location}`);
   await repo.close();

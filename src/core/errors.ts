@@ -27,12 +27,14 @@ export type ErrorCode =
   | 'POLICY_REFUSED'
   /** A source's command (a database dump) or a hook failed. */
   | 'HOOK_FAILED'
+  /** A storage backend failed (a connection, a server); `transient` says whether trying again may help. */
+  | 'BACKEND'
   /** A bug: something that should not happen did. */
   | 'INTERNAL';
 
 const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'NO_REPOSITORY', 'REPO_EXISTS', 'REPO_LOCKED', 'WRONG_PASSWORD', 'NO_PASSWORD', 'BAD_CONFIG', 'INTEGRITY', 'MALFORMED', 'NOT_FOUND',
-  'AMBIGUOUS', 'NO_SPACE', 'IO', 'USAGE', 'UNSAFE_PATH', 'INTERRUPTED', 'DEVICE_UNAVAILABLE', 'SOURCE_UNAVAILABLE', 'POLICY_REFUSED', 'HOOK_FAILED', 'INTERNAL',
+  'AMBIGUOUS', 'NO_SPACE', 'IO', 'USAGE', 'UNSAFE_PATH', 'INTERRUPTED', 'DEVICE_UNAVAILABLE', 'SOURCE_UNAVAILABLE', 'POLICY_REFUSED', 'HOOK_FAILED', 'BACKEND', 'INTERNAL',
 ]);
 
 export function isErrorCode(s: unknown): s is ErrorCode {
@@ -42,11 +44,14 @@ export function isErrorCode(s: unknown): s is ErrorCode {
 export class LifeboatError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  /** For BACKEND errors: a retry may succeed (a timeout, a dropped connection, a busy server). */
+  readonly transient: boolean;
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; transient?: boolean } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LifeboatError';
     this.code = code;
     this.hint = opts.hint;
+    this.transient = opts.transient ?? false;
   }
 }
 

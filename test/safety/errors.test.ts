@@ -200,6 +200,24 @@ describe('errors an operator meets', () => {
     assertExit(r, 2, 'unknown flag');
     assertCleanError(r, 'USAGE');
   });
+
+  test('--repo takes restic location strings: local: opens the directory; sftp: and s3: say the backend is not built yet (exit 1), a malformed one is a usage error', async () => {
+    const ok = await lifeboat(['repo', 'snapshots', '--json', '--repo', `local:${pristine}`]);
+    assertExit(ok, 0, 'snapshots of local:');
+    assert.ok(Array.isArray(JSON.parse(ok.stdout)));
+    for (const loc of ['sftp:backup@nas.local:/srv/lifeboat', 's3:s3.amazonaws.com/bucket/lifeboat']) {
+      const r = await lifeboat(['repo', 'snapshots', '--repo', loc]);
+      assertExit(r, 1, loc);
+      assert.match(assertCleanError(r, 'BACKEND'), /backend is not built yet/);
+    }
+    const env = baseEnv({ RESTIC_REPOSITORY: 'rest:https://user:hunter2@backup.example.org/' });
+    const secret = await lifeboat(['repo', 'snapshots'], { env });
+    assertExit(secret, 1, 'rest: with a password');
+    assert.doesNotMatch(secret.stderr, /hunter2/, 'the password in a location is never printed');
+    const bad = await lifeboat(['repo', 'snapshots', '--repo', 'sftp:nas-without-path']);
+    assertExit(bad, 2, 'malformed sftp location');
+    assertCleanError(bad, 'USAGE');
+  });
 });
 
 describe('damaged key files', () => {

@@ -82,7 +82,11 @@ function mode(st: import('node:fs').Stats): string {
   return (st.mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-export function runBackendConformance(name: string, makeBackend: () => Promise<BackendFixture>): void {
+/**
+ * `storesLocally: false` (an in-memory backend, an object store) leaves out the on-disk half of
+ * the contract, which is about a directory such a backend does not have.
+ */
+export function runBackendConformance(name: string, makeBackend: () => Promise<BackendFixture>, opts: { storesLocally?: boolean } = {}): void {
   /** Runs `body` on a fresh, created backend and always cleans up. */
   const withBackend = async (body: (f: BackendFixture) => Promise<void>, opts: { create?: boolean } = {}): Promise<void> => {
     const f = await makeBackend();
@@ -362,6 +366,8 @@ export function runBackendConformance(name: string, makeBackend: () => Promise<B
     });
 
     // ---- on-disk half of the contract (backends storing into a local directory) ----
+    if (opts.storesLocally === false) return;
+
 
     test('on disk: restic layout; data files go to data/<first two hex chars>/', async () => {
       await withRoot(async ({ backend, root }) => {

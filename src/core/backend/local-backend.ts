@@ -12,14 +12,7 @@ import * as path from 'node:path';
 import { LifeboatError, fromSystemError, integrityError } from '../errors.ts';
 import { isId } from '../ids.ts';
 import type { Backend, FileInfo, FileType, SaveStream } from './backend.ts';
-
-const DIRS: Record<Exclude<FileType, 'config'>, string> = {
-  key: 'keys',
-  data: 'data',
-  index: 'index',
-  snapshot: 'snapshots',
-  lock: 'locks',
-};
+import { DATA_SUBDIRS, TYPE_DIRS as DIRS, layoutPath } from './layout.ts';
 
 export class LocalBackend implements Backend {
   readonly location: string;
@@ -37,10 +30,7 @@ export class LocalBackend implements Backend {
   }
 
   private pathOf(type: FileType, name: string): string {
-    if (type === 'config') return path.join(this.root, 'config');
-    if (!isId(name)) throw new LifeboatError('USAGE', `invalid ${type} file name ${JSON.stringify(name)}`);
-    if (type === 'data') return path.join(this.root, 'data', name.slice(0, 2), name);
-    return path.join(this.root, DIRS[type], name);
+    return path.join(this.root, layoutPath(type, name));
   }
 
   async exists(): Promise<boolean> {
@@ -63,9 +53,7 @@ export class LocalBackend implements Backend {
         if (e.code !== 'EEXIST') throw e;
       });
       for (const d of Object.values(DIRS)) await fsp.mkdir(path.join(this.root, d), { mode: 0o700 }).catch(ignoreExists);
-      for (let i = 0; i < 256; i++) {
-        await fsp.mkdir(path.join(this.root, 'data', i.toString(16).padStart(2, '0')), { mode: 0o700 }).catch(ignoreExists);
-      }
+      for (const sub of DATA_SUBDIRS) await fsp.mkdir(path.join(this.root, 'data', sub), { mode: 0o700 }).catch(ignoreExists);
       await fsyncDir(path.join(this.root, 'data'));
       await fsyncDir(this.root);
     } catch (e) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import type { Id } from '../ids.ts';
 import { check } from './checker.ts';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import { MasterIndex } from '../repository/master-index.ts';
 import { encodePackHeader, PackWriter, type BlobType, type PackedBlob } from '../format/pack.ts';

@@ -10,8 +10,8 @@
  * executePrune, to land a kill exactly on a step boundary; --die-after-pack-save right after the
  * first pack file of the repack is stored, before the index naming it.
  */
-import type { Backend } from '../backend/backend.ts';
-import { LocalBackend } from '../backend/local-backend.ts';
+import type { Backend } from '../backend/index.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import { executePrune, type PruneEvent } from './execute-prune.ts';
 import { planPrune } from './plan-prune.ts';

@@ -22,7 +22,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import { restore } from '../restorer/restorer.ts';
 import { planForget } from '../retention/index.ts';

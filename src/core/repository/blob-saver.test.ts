@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from './repository.ts';
 import { BlobSaver } from './blob-saver.ts';
 import type { Id } from '../ids.ts';

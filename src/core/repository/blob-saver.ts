@@ -16,7 +16,7 @@ import { RingReleaser, WorkerPool, defaultWorkers, newRing, ringSize, type Chunk
 import { sealBlob } from '../format/blob-seal.ts';
 import type { Repository } from './repository.ts';
 import { KnownBlobs } from './known-blobs.ts';
-import type { SaveStream } from '../backend/backend.ts';
+import type { SaveStream } from '../backend/index.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 const INDEX_BLOBS = 50_000;

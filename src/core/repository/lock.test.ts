@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { LifeboatError } from '../errors.ts';
 import { Repository } from './repository.ts';
 

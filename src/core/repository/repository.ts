@@ -8,7 +8,7 @@
 import { LifeboatError, integrityError } from '../errors.ts';
 import * as path from 'node:path';
 import { hashId, parseId, type Id, type IndexId, type SnapshotId } from '../ids.ts';
-import type { Backend, FileType } from '../backend/backend.ts';
+import type { Backend, FileType } from '../backend/index.ts';
 import { createKeyFile, openKeyFile, parseKeyFile, type KdfParams } from '../crypto/key-file.ts';
 import { randomKey, type MasterKey } from '../crypto/crypto.ts';
 import { decodeRepoConfig, encodeRepoConfig, newRepoConfig, type RepoConfig } from './repo-config.ts';

@@ -11,8 +11,8 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkS
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { LocalBackend } from '../backend/local-backend.ts';
-import type { Backend } from '../backend/backend.ts';
+import { LocalBackend } from '../backend/index.ts';
+import type { Backend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import type { Id } from '../ids.ts';
 import { restore, type RestoreEvent } from './restorer.ts';

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalBackend } from '../backend/local-backend.ts';
+import { LocalBackend } from '../backend/index.ts';
 import { Repository } from '../repository/repository.ts';
 import { encodeSnapshot } from '../format/snapshot.ts';
 import type { Id } from '../ids.ts';

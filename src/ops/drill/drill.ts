@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { check } from '../../core/checker/checker.ts';
 import { addSnapshotTags } from '../../core/repository/snapshot-tags.ts';

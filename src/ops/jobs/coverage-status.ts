@@ -8,7 +8,7 @@
  * Repositories are read when reachable (snapshot count, newest snapshot of the source); when a
  * drive is unplugged the state store answers.
  */
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { nominalIntervalSeconds, policyWarnings, type Config, type PolicyWarning } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';

@@ -6,7 +6,7 @@
  * Nothing else in lifeboat ever creates a repository or mirror.
  */
 import { promises as fsp } from 'node:fs';
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { LifeboatError } from '../../core/errors.ts';
 import type { Config } from '../../config/index.ts';

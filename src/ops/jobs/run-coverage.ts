@@ -6,7 +6,7 @@
  * or rsync (mirror). Every outcome, "destination absent" included, goes to the state store.
  */
 import * as path from 'node:path';
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { backup } from '../../core/archiver/archiver.ts';
 import { compilePatterns, readExcludeFile } from '../../core/filter/index.ts';

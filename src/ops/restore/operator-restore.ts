@@ -10,7 +10,7 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { backup } from '../../core/archiver/archiver.ts';
 import { restore, type RestoreEvent, type RestoreSummary } from '../../core/restorer/restorer.ts';

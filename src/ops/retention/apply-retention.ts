@@ -9,7 +9,7 @@
  * With `prune`, unreferenced data is then removed (crash-safe, see core/prune), and so are temp
  * files that interrupted writes left behind.
  */
-import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { planForget, formatPlan, type ForgetPlan, type ForgetPolicy } from '../../core/retention/index.ts';
 import { executePrune, forget, formatPrunePlan, planPrune } from '../../core/prune/index.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { LIFEBOAT, Scratch, cleanEnv, lifeboat, requireTools, resticSnapshots, restic, show, writeTree } from './harness.ts';
+import { LIFEBOAT, Scratch, cleanEnv, lifeboat, localRepoConfig, requireTools, resticSnapshots, restic, show, writeTree, type ResticSnapshot } from './harness.ts';
 
 describe('forget with retention keep_last 1', () => {
   let s: Scratch;
@@ -123,5 +123,64 @@ sources:
       child.stdin.end('select 1;\n');
       await new Promise((r) => child.on('close', r));
     }
+  });
+});
+
+describe('forget after an in-place restore (retention keep_last 1)', () => {
+  let s: Scratch;
+  let config: string;
+  let pw: string;
+  let repo: string;
+  let docs: string;
+
+  before(async () => {
+    s = await Scratch.create('forget-safety');
+    pw = await s.passwordFile();
+    repo = s.path('repo');
+    docs = s.path('live', 'docs');
+    await writeTree(docs, { 'a.txt': 'first' });
+    config = s.path('lifeboat.yaml');
+    await fsp.writeFile(
+      config,
+      localRepoConfig({ stateDir: s.path('state'), hostname: 'safety-host', repo, passwordFile: pw, sources: `  docs:\n    paths: [${docs}]\n    priority: medium\n    frequency: daily\n    destinations: [repo]\n` }).replace(
+        `    password_file: ${pw}\n`,
+        `    password_file: ${pw}\n    retention: { keep_last: 1 }\n`,
+      ),
+    );
+    assert.equal((await lifeboat(config, ['drive', 'enroll', 'repo'])).code, 0);
+  });
+  after(async () => s?.cleanup());
+
+  test('the safety snapshot is kept for its 30 days and said so, the policy still keeps the newest backup, and an expired one goes', async () => {
+    assert.equal((await lifeboat(config, ['run'])).code, 0);
+    await fsp.writeFile(path.join(docs, 'a.txt'), 'second');
+    assert.equal((await lifeboat(config, ['run'])).code, 0);
+    const [older, newest] = (await resticSnapshots(repo, pw, 'source:docs')) as [ResticSnapshot, ResticSnapshot];
+    await fsp.writeFile(path.join(docs, 'a.txt'), 'broken on the live system');
+    const r = await lifeboat(config, ['restore', '--source', 'docs', '--in-place', '--yes']);
+    assert.equal(r.code, 0, show(r));
+    const [safety] = await resticSnapshots(repo, pw, 'pre-restore');
+    assert.ok(safety);
+    // An older lifeboat's safety snapshot (tagged with the source), taken long ago by restic itself.
+    const oldStyle = await restic(repo, pw, ['backup', '--host', 'safety-host', '--tag', 'source:docs,pre-restore', '--time', '2020-01-01 00:00:00', docs]);
+    assert.equal(oldStyle.code, 0, show(oldStyle));
+    const expired = (await resticSnapshots(repo, pw, 'pre-restore')).find((x) => x.id !== safety.id)!;
+
+    const dry = await lifeboat(config, ['forget', '--dry-run']);
+    assert.equal(dry.code, 0, show(dry));
+    const until = (t: string): string => new Date(Date.parse(t) + 30 * 86_400_000).toISOString().slice(0, 10);
+    assert.match(dry.stdout, new RegExp(`keep\\s+${safety.short_id} .*\\(kept for safety: taken before an in-place restore of docs, until ${until(safety.time)}\\)`));
+    assert.match(dry.stdout, new RegExp(`remove ${expired.short_id} .*\\(safety snapshot of docs expired on ${until(expired.time)}\\)`));
+    // The policy's count: the newest real backup is the "last snapshot", not the safety copy.
+    assert.match(dry.stdout, new RegExp(`keep\\s+${newest.short_id} .*\\(last snapshot\\)`));
+    assert.match(dry.stdout, new RegExp(`remove ${older.short_id} `));
+    assert.match(dry.stdout, /dry run: 2 snapshots would be forgotten; nothing was changed/);
+
+    const real = await lifeboat(config, ['forget', '--prune']);
+    assert.equal(real.code, 0, show(real));
+    assert.match(real.stdout, new RegExp(`keep\\s+${safety.short_id} .*kept for safety`));
+    assert.deepEqual((await resticSnapshots(repo, pw)).map((x) => x.id).sort(), [newest.id, safety.id].sort());
+    const chk = await restic(repo, pw, ['check']);
+    assert.equal(chk.code, 0, show(chk));
   });
 });

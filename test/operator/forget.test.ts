@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { cleanupTestDrives, createTestDrive, randomLabel, type TestDrive } from '../../src/ops/devices/test-drive.ts';
 import { LIFEBOAT, Scratch, cleanEnv, lifeboat, localRepoConfig, requireTools, resticSnapshots, restic, show, writeTree, type ResticSnapshot } from './harness.ts';
 
 describe('forget with retention keep_last 1', () => {
@@ -182,5 +183,90 @@ describe('forget after an in-place restore (retention keep_last 1)', () => {
     assert.deepEqual((await resticSnapshots(repo, pw)).map((x) => x.id).sort(), [newest.id, safety.id].sort());
     const chk = await restic(repo, pw, ['check']);
     assert.equal(chk.code, 0, show(chk));
+  });
+});
+
+describe('forget and restore when a mounted drive has lost its repository', () => {
+  let s: Scratch;
+  let config: string;
+  let pw: string;
+  let repo: string;
+  let drive: TestDrive;
+  let mnt: string;
+  const awayLabel = randomLabel();
+
+  before(async () => {
+    s = await Scratch.create('forget-lost');
+    pw = await s.passwordFile();
+    repo = s.path('repo');
+    drive = await createTestDrive({ label: randomLabel() });
+    mnt = path.join(drive.workDir, 'mnt');
+    await drive.mount(mnt);
+    await writeTree(s.path('src', 'docs'), { 'a.txt': 'one' });
+    config = s.path('lifeboat.yaml');
+    const repository = `    format: repository\n    password_file: ${pw}\n    retention: { keep_last: 1 }\n`;
+    await fsp.writeFile(
+      config,
+      `state_dir: ${s.path('state')}
+destinations:
+  usb-lost:
+    kind: usb
+    label: ${drive.label}
+    mountpoint: ${mnt}
+    subdir: lifeboat
+${repository}  usb-away:
+    kind: usb
+    label: ${awayLabel}
+    mountpoint: ${s.path('away')}
+${repository}  repo:
+    kind: local
+    path: ${repo}
+${repository}sources:
+  docs:
+    paths: [${s.path('src', 'docs')}]
+    priority: high
+    frequency: daily
+    destinations: [usb-lost, usb-away, repo]
+`,
+    );
+    for (const d of ['usb-lost', 'repo']) {
+      const e = await lifeboat(config, ['drive', 'enroll', d]);
+      assert.equal(e.code, 0, show(e));
+    }
+    for (const v of ['two', 'three']) {
+      await fsp.writeFile(s.path('src', 'docs', 'a.txt'), v);
+      await lifeboat(config, ['run', '--destination', 'usb-lost']);
+      assert.equal((await lifeboat(config, ['run', '--destination', 'repo'])).code, 0);
+    }
+    // The backup on the drive is lost: the drive is there and mounted, its repository is not.
+    await fsp.rm(path.join(mnt, 'lifeboat'), { recursive: true, force: true });
+  });
+  after(async () => {
+    await cleanupTestDrives();
+    await s?.cleanup();
+  });
+
+  test('forget reports the lost repository, skips the unplugged drive, still applies retention on the next destination, and exits 10', async () => {
+    assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 2);
+    const r = await lifeboat(config, ['forget']);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stderr, new RegExp(`^lifeboat: usb-lost: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.doesNotMatch(r.stderr + r.stdout, /repo init/, 'a lost backup is not a repository to create');
+    assert.match(r.stdout, /^usb-lost: failed: /m);
+    assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
+    assert.match(r.stdout, /^ {2}forgot 1 snapshots$/m);
+    assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 1, 'retention ran on the destination after the lost one');
+
+    // Only unplugged drives: nothing failed.
+    const away = await lifeboat(config, ['forget', '--destination', 'usb-away']);
+    assert.equal(away.code, 0, show(away));
+  });
+
+  test('restore from the drive says the repository is missing there and points at the other destinations, not at repo init', async () => {
+    const r = await lifeboat(config, ['restore', '--source', 'docs', '--destination', 'usb-lost', '--target', s.path('t')]);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stderr, new RegExp(`^lifeboat: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.match(r.stderr, /^ {2}hint: the backup is missing from that destination: restore from another destination \(usb-away, repo\), and check that the right drive is there/m);
+    assert.doesNotMatch(r.stderr, /repo init/);
   });
 });

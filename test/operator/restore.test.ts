@@ -237,6 +237,30 @@ sources:
     assert.deepEqual(await listTree(path.join(target, docs)), ['invoices/', 'invoices/2025-01.pdf', 'invoices/2025-02.pdf', 'invoices/2025-03.pdf', 'notes.txt']);
   });
 
+  it('--path that is not in the snapshot fails (NOT_FOUND) naming it and the nearest path, into a target, in place and in a dry run, from a repository and a mirror', async () => {
+    const live = await treeDigest(docs);
+    const snapshots = (await resticSnapshots(repo, passwordFile)).length;
+    const target = s.path('t', 'missing');
+    const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const typo = path.join(docs, 'invoice', '2025-01.pdf');
+    for (const dest of ['repo', 'mirror']) {
+      for (const mode of [['--target', target], ['--dry-run', '--target', target], ['--in-place', '--yes'], ['--in-place', '--dry-run']]) {
+        const r = await restore('--destination', dest, '--path', typo, ...mode);
+        assert.equal(r.code, 1, show(r));
+        const where = dest === 'repo' ? `snapshot ${snapB.short_id} of docs on repo` : 'mirror mirror';
+        assert.match(r.stderr, new RegExp(`^lifeboat: Cannot restore ${esc(typo)}: it is not in ${where} \\[NOT_FOUND\\]$`, 'm'));
+        assert.match(r.stderr, new RegExp(`^  hint: did you mean ${esc(path.join(docs, 'invoices'))}\\? \\(the nearest path there is ${esc(docs)}\\)$`, 'm'));
+      }
+      // Nothing close to the missing name: the longest ancestor that is there.
+      const far = await restore('--destination', dest, '--path', path.join(docs, 'photos', 'zebra-herd'), '--target', target);
+      assert.equal(far.code, 1, show(far));
+      assert.match(far.stderr, new RegExp(`^  hint: the nearest path there is ${esc(path.join(docs, 'photos'))}$`, 'm'));
+    }
+    assert.equal(existsSync(target), false, 'nothing was restored');
+    assert.deepEqual(await treeDigest(docs), live, 'the live tree is untouched');
+    assert.equal((await resticSnapshots(repo, passwordFile)).length, snapshots, 'no safety snapshot was taken for a restore that cannot happen');
+  });
+
   it('--destination mirror restores the current copy with rsync, honours --path, and refuses older snapshots', async () => {
     const all = s.path('t', 'mirror-all');
     const r = await restore('--destination', 'mirror', '--target', all);

@@ -262,6 +262,15 @@ ${repository}sources:
     assert.equal(away.code, 0, show(away));
   });
 
+  test('snapshots reports every destination: the lost repository as failed, the unplugged drive as skipped, the rest listed', async () => {
+    const r = await lifeboat(config, ['snapshots', '--source', 'docs']);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stdout, /^usb-lost: failed: Cannot open destination usb-lost: .* there is no repository at /m);
+    assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
+    const [newest] = await resticSnapshots(repo, pw, 'source:docs');
+    assert.match(r.stdout, new RegExp(`^repo: 1 snapshot of docs\n  ${newest!.short_id}  `, 'm'));
+  });
+
   test('restore from the drive says the repository is missing there and points at the other destinations, not at repo init', async () => {
     const r = await lifeboat(config, ['restore', '--source', 'docs', '--destination', 'usb-lost', '--target', s.path('t')]);
     assert.equal(r.code, 10, show(r));

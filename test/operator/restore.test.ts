@@ -291,4 +291,33 @@ sources:
     assert.equal(verified[0]!.id, d.snapshot);
     assert.equal(verified[0]!.time, snapB.time, 'the verified snapshot is the second backup (re-tagged under a new id)');
   });
+
+  it('snapshots --source lists each destination\'s snapshots of the source, verified and safety ones marked', async () => {
+    const all = await resticSnapshots(repo, passwordFile);
+    const safety = all.filter((x) => x.tags?.includes('pre-restore'));
+    const backups = await resticSnapshots(repo, passwordFile, 'source:docs');
+    assert.equal(safety.length, 2);
+    assert.equal(backups.length, 2);
+    const r = await lifeboat(config, ['snapshots', '--source', 'docs']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^repo: 4 snapshots of docs$/m);
+    for (const b of backups) {
+      const mark = b.tags?.includes('verified') ? '  verified' : '';
+      assert.match(r.stdout, new RegExp(`^  ${b.short_id}  ${localDateTime(new Date(b.time))}  restore-host  ${docs}  \\[${b.tags!.join(', ')}\\]${mark}$`, 'm'));
+    }
+    for (const x of safety) assert.match(r.stdout, new RegExp(`^  ${x.short_id}  .*\\[pre-restore, pre-restore-of:docs\\]  safety snapshot of docs, kept until \\d{4}-\\d{2}-\\d{2}, picked only by id$`, 'm'));
+    assert.match(r.stdout, /^mirror: mirror: a mirror holds the current copy/m);
+
+    const j = await lifeboat(config, ['snapshots', '--source', 'docs', '--destination', 'repo', '--json']);
+    assert.equal(j.code, 0, show(j));
+    const [here] = (JSON.parse(j.stdout) as { destinations: { destination: string; state: string; snapshots: { id: string; verified: boolean; safety?: unknown }[] }[] }).destinations;
+    assert.equal(here!.destination, 'repo');
+    assert.deepEqual(here!.snapshots.map((x) => x.id).sort(), all.map((x) => x.id).sort());
+    assert.deepEqual(here!.snapshots.filter((x) => x.safety).map((x) => x.id).sort(), safety.map((x) => x.id).sort());
+    assert.equal(here!.snapshots.filter((x) => x.verified).length, 1);
+
+    const typo = await lifeboat(config, ['snapshots', '--source', 'dcos']);
+    assert.equal(typo.code, 2, show(typo));
+    assert.match(typo.stderr, /did you mean "docs"\?/);
+  });
 });

@@ -221,6 +221,9 @@ ${repository}  usb-away:
 ${repository}  repo:
     kind: local
     path: ${repo}
+${repository}  nas-down:
+    kind: nas
+    path: ${s.path('nas', 'lifeboat')}
 ${repository}sources:
   docs:
     paths: [${s.path('src', 'docs')}]
@@ -260,6 +263,10 @@ ${repository}sources:
     // Only unplugged drives: nothing failed.
     const away = await lifeboat(config, ['forget', '--destination', 'usb-away']);
     assert.equal(away.code, 0, show(away));
+    // A share that should always be there but is not mounted is a failure, not a skip.
+    const nas = await lifeboat(config, ['forget', '--destination', 'nas-down']);
+    assert.equal(nas.code, 13, show(nas));
+    assert.match(nas.stderr, /^lifeboat: nas-down: Cannot apply retention on nas-down: .* \[DEVICE_UNAVAILABLE\]$/m);
   });
 
   test('snapshots reports every destination: the lost repository as failed, the unplugged drive as skipped, the rest listed', async () => {

@@ -13,6 +13,7 @@ import { systemProbe, checkDestination } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
 import { operatorRestore } from '../ops/restore/operator-restore.ts';
 import { safetyLine, undoCommand } from './undo-command.ts';
+import { writeDestinationFailure } from './destination-failure.ts';
 import { runDrills } from '../ops/drill/drill.ts';
 import { deviceView } from '../ops/jobs/cell-context.ts';
 import { destinationPassword } from '../ops/jobs/destination-password.ts';
@@ -179,7 +180,7 @@ export async function runForgetCommand(args: string[], env: Env): Promise<number
     const { applyRetention } = await import('../ops/retention/apply-retention.ts');
     const results = await applyRetention(config, { destination: values.destination, prune: values.prune, dryRun: values['dry-run'] }, { probe: systemProbe(), state });
     for (const r of results) {
-      if (r.failed) process.stderr.write(`lifeboat: ${r.destination}: ${r.failed.message} [${r.failed.code}]\n${r.failed.hint ? `  hint: ${r.failed.hint}\n` : ''}`);
+      if (r.failed) writeDestinationFailure(r.destination, r.failed);
       if (values.json) {
         out(JSON.stringify({ type: 'retention', destination: r.destination, skipped: r.skipped, failed: r.failed, forgotten: r.forgotten, pruned: r.pruned, groups: r.plan?.groups, safety: r.safety }));
         continue;

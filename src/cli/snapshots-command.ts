@@ -8,6 +8,7 @@ import { systemProbe } from '../ops/devices/index.ts';
 import { listSourceSnapshots, type ListedSnapshot } from '../ops/restore/source-snapshots.ts';
 import { loadCoverageConfig } from './load-coverage-config.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { writeDestinationFailure } from './destination-failure.ts';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 const p2 = (n: number): string => String(n).padStart(2, '0');
@@ -32,7 +33,7 @@ export async function runSnapshotsCommand(args: string[], env: NodeJS.ProcessEnv
   const config = await loadCoverageConfig(values.config, env);
   const results = await listSourceSnapshots(config, { source: values.source, destination: values.destination }, { probe: systemProbe() });
   for (const r of results) {
-    if (r.state === 'failed') process.stderr.write(`lifeboat: ${r.destination}: ${r.error.message} [${r.error.code}]\n${r.error.hint ? `  hint: ${r.error.hint}\n` : ''}`);
+    if (r.state === 'failed') writeDestinationFailure(r.destination, r.error);
     if (values.json) continue;
     if (r.state === 'here') {
       out(`${r.destination}: ${r.snapshots.length} snapshot${r.snapshots.length === 1 ? '' : 's'}${values.source ? ` of ${values.source}` : ''}`);

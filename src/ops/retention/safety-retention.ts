@@ -40,7 +40,9 @@ export function formatSafetyPlan(safety: readonly SafetyDecision[]): string[] {
   if (safety.length === 0) return [];
   const kept = safety.filter((s) => s.action === 'keep').length;
   const lines = ['', `pre-restore safety snapshots (outside the policy, kept ${SAFETY_KEEP_DAYS} days): keep ${kept}, remove ${safety.length - kept}`];
-  for (const s of [...safety].reverse()) {
+  const t = (x: SafetyDecision): number => Date.parse(x.time) || 0;
+  // Newest first, as the policy's lines.
+  for (const s of [...safety].sort((a, b) => t(b) - t(a))) {
     const of = s.source !== undefined ? ` of ${s.source}` : '';
     const day = s.until.slice(0, 10);
     lines.push(s.action === 'keep' ? `keep   ${s.id.slice(0, 8)} ${s.time.slice(0, 19).replace('T', ' ')} (kept for safety: taken before an in-place restore${of}, until ${day})` : `remove ${s.id.slice(0, 8)} ${s.time.slice(0, 19).replace('T', ' ')} (safety snapshot${of} expired on ${day})`);

@@ -181,6 +181,7 @@ sources:
     assert.match(u.stdout, new RegExp(`from repo snapshot ${safety!.short_id} into /`));
     assert.equal(await fsp.readFile(path.join(docs, 'notes.txt'), 'utf8'), 'edited on the live system\n', 'the edit the restore overwrote is back');
     assert.equal((await treeDigest(docs))['photos/cat.jpg'], stateB['photos/cat.jpg']);
+    assert.ok(existsSync(path.join(docs, 'readme.md')), 'a file the restore added stays (restore never deletes), as the README says');
     // The undo kept what it overwrote too, so it can itself be undone.
     assert.equal((await resticSnapshots(repo, passwordFile, 'pre-restore')).length, 2);
   });

@@ -32,6 +32,7 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
   lifeboat check   [--destination D] [--read-data]           what is damaged, what it affects, what to do
   lifeboat forget  [--destination D] [--prune] [--dry-run]   retention from the config; keeps the newest
                                                             verified snapshot of every source
+  lifeboat snapshots [--source S] [--destination D] [--json] per destination: the snapshots a restore can pick
 
 Usage (one repository):
   lifeboat demo           [--dir DIR]   (a sample server backed up, restored and checked)
@@ -81,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await operator()).runCheckCommand(rest, env);
     case 'forget':
       return (await operator()).runForgetCommand(rest, env);
+    case 'snapshots':
+      return (await import('./snapshots-command.ts')).runSnapshotsCommand(rest, env);
     case 'demo':
       return (await import('./demo.ts')).runDemo(rest, (s) => process.stdout.write(s + '\n'));
   }

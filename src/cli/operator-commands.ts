@@ -12,11 +12,13 @@ import { check } from '../core/checker/checker.ts';
 import { systemProbe, checkDestination } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
 import { operatorRestore } from '../ops/restore/operator-restore.ts';
+import { safetyLine, undoCommand } from './undo-command.ts';
+import { writeDestinationFailure } from './destination-failure.ts';
 import { runDrills } from '../ops/drill/drill.ts';
 import { deviceView } from '../ops/jobs/cell-context.ts';
 import { destinationPassword } from '../ops/jobs/destination-password.ts';
 import { loadCoverageConfig } from './load-coverage-config.ts';
-import { EXIT } from './exit-codes.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { Progress, fmtBytes } from './progress.ts';
 
 type Env = NodeJS.ProcessEnv;
@@ -87,9 +89,13 @@ export async function runRestoreCommand(args: string[], env: Env): Promise<numbe
     else out(`${r.output.trim()}\nrestored from mirror ${r.destination} into ${r.target}`);
     return EXIT.OK;
   }
-  if (values.json) out(JSON.stringify({ type: 'summary', destination: r.destination, snapshot: r.snapshot, target: r.target, safety_snapshot: r.safetySnapshot, files: r.summary.files, skipped_complete: r.summary.skippedFiles, bytes: r.summary.bytes, verified: r.summary.verifiedFiles, errors: r.summary.errors }));
+  const undo = r.safetySnapshot ? undoCommand({ source: values.source, destination: r.destination, safetySnapshot: r.safetySnapshot, config: values.config }) : undefined;
+  if (values.json) out(JSON.stringify({ type: 'summary', destination: r.destination, snapshot: r.snapshot, target: r.target, safety_snapshot: r.safetySnapshot, undo, files: r.summary.files, skipped_complete: r.summary.skippedFiles, bytes: r.summary.bytes, verified: r.summary.verifiedFiles, errors: r.summary.errors }));
   else {
-    if (r.safetySnapshot) out(`safety snapshot ${r.safetySnapshot.slice(0, 8)} (tag pre-restore) holds what was there before`);
+    if (r.safetySnapshot) {
+      out(safetyLine(values.source, r.safetySnapshot));
+      out(`to undo this restore: ${undo}`);
+    }
     out(`restored ${r.summary.files} files (${fmtBytes(r.summary.bytes)}) from ${r.destination} snapshot ${r.snapshot.slice(0, 8)} into ${r.target}; ${r.summary.verifiedFiles} verified${r.summary.skippedFiles ? `, ${r.summary.skippedFiles} already complete` : ''}`);
     for (const e of r.summary.errors) out(`error: ${e.path}: ${e.message}`);
   }
@@ -174,8 +180,13 @@ export async function runForgetCommand(args: string[], env: Env): Promise<number
     const { applyRetention } = await import('../ops/retention/apply-retention.ts');
     const results = await applyRetention(config, { destination: values.destination, prune: values.prune, dryRun: values['dry-run'] }, { probe: systemProbe(), state });
     for (const r of results) {
+      if (r.failed) writeDestinationFailure(r.destination, r.failed);
       if (values.json) {
-        out(JSON.stringify({ type: 'retention', destination: r.destination, skipped: r.skipped, forgotten: r.forgotten, pruned: r.pruned, groups: r.plan?.groups }));
+        out(JSON.stringify({ type: 'retention', destination: r.destination, skipped: r.skipped, failed: r.failed, forgotten: r.forgotten, pruned: r.pruned, groups: r.plan?.groups, safety: r.safety }));
+        continue;
+      }
+      if (r.failed) {
+        out(`${r.destination}: failed: ${r.failed.message}`);
         continue;
       }
       if (r.skipped) {
@@ -185,7 +196,9 @@ export async function runForgetCommand(args: string[], env: Env): Promise<number
       out(`${r.destination}: ${r.plan?.policy ?? ''}`);
       for (const l of r.lines) out(`  ${l}`);
     }
-    return EXIT.OK;
+    // Every destination was reported; the first failure decides the exit (11 locked, 10 no repository, ...).
+    const failed = results.find((r) => r.failed)?.failed;
+    return failed ? exitCodeFor(failed.code) : EXIT.OK;
   } finally {
     state.close();
   }

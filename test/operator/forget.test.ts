@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { LIFEBOAT, Scratch, cleanEnv, lifeboat, requireTools, resticSnapshots, restic, show, writeTree } from './harness.ts';
+import { cleanupTestDrives, createTestDrive, randomLabel, type TestDrive } from '../../src/ops/devices/test-drive.ts';
+import { LIFEBOAT, Scratch, cleanEnv, lifeboat, localRepoConfig, requireTools, resticSnapshots, restic, show, writeTree, type ResticSnapshot } from './harness.ts';
 
 describe('forget with retention keep_last 1', () => {
   let s: Scratch;
@@ -123,5 +124,165 @@ sources:
       child.stdin.end('select 1;\n');
       await new Promise((r) => child.on('close', r));
     }
+  });
+});
+
+describe('forget after an in-place restore (retention keep_last 1)', () => {
+  let s: Scratch;
+  let config: string;
+  let pw: string;
+  let repo: string;
+  let docs: string;
+
+  before(async () => {
+    s = await Scratch.create('forget-safety');
+    pw = await s.passwordFile();
+    repo = s.path('repo');
+    docs = s.path('live', 'docs');
+    await writeTree(docs, { 'a.txt': 'first' });
+    config = s.path('lifeboat.yaml');
+    await fsp.writeFile(
+      config,
+      localRepoConfig({ stateDir: s.path('state'), hostname: 'safety-host', repo, passwordFile: pw, sources: `  docs:\n    paths: [${docs}]\n    priority: medium\n    frequency: daily\n    destinations: [repo]\n` }).replace(
+        `    password_file: ${pw}\n`,
+        `    password_file: ${pw}\n    retention: { keep_last: 1 }\n`,
+      ),
+    );
+    assert.equal((await lifeboat(config, ['drive', 'enroll', 'repo'])).code, 0);
+  });
+  after(async () => s?.cleanup());
+
+  test('the safety snapshot is kept for its 30 days and said so, the policy still keeps the newest backup, and an expired one goes', async () => {
+    assert.equal((await lifeboat(config, ['run'])).code, 0);
+    await fsp.writeFile(path.join(docs, 'a.txt'), 'second');
+    assert.equal((await lifeboat(config, ['run'])).code, 0);
+    const [older, newest] = (await resticSnapshots(repo, pw, 'source:docs')) as [ResticSnapshot, ResticSnapshot];
+    await fsp.writeFile(path.join(docs, 'a.txt'), 'broken on the live system');
+    const r = await lifeboat(config, ['restore', '--source', 'docs', '--in-place', '--yes']);
+    assert.equal(r.code, 0, show(r));
+    const [safety] = await resticSnapshots(repo, pw, 'pre-restore');
+    assert.ok(safety);
+    // An older lifeboat's safety snapshot (tagged with the source), taken long ago by restic itself.
+    const oldStyle = await restic(repo, pw, ['backup', '--host', 'safety-host', '--tag', 'source:docs,pre-restore', '--time', '2020-01-01 00:00:00', docs]);
+    assert.equal(oldStyle.code, 0, show(oldStyle));
+    const expired = (await resticSnapshots(repo, pw, 'pre-restore')).find((x) => x.id !== safety.id)!;
+
+    const dry = await lifeboat(config, ['forget', '--dry-run']);
+    assert.equal(dry.code, 0, show(dry));
+    const until = (t: string): string => new Date(Date.parse(t) + 30 * 86_400_000).toISOString().slice(0, 10);
+    assert.match(dry.stdout, new RegExp(`keep\\s+${safety.short_id} .*\\(kept for safety: taken before an in-place restore of docs, until ${until(safety.time)}\\)`));
+    assert.match(dry.stdout, new RegExp(`remove ${expired.short_id} .*\\(safety snapshot of docs expired on ${until(expired.time)}\\)`));
+    // The policy's count: the newest real backup is the "last snapshot", not the safety copy.
+    assert.match(dry.stdout, new RegExp(`keep\\s+${newest.short_id} .*\\(last snapshot\\)`));
+    assert.match(dry.stdout, new RegExp(`remove ${older.short_id} `));
+    assert.match(dry.stdout, /dry run: 2 snapshots would be forgotten; nothing was changed/);
+
+    const real = await lifeboat(config, ['forget', '--prune']);
+    assert.equal(real.code, 0, show(real));
+    assert.match(real.stdout, new RegExp(`keep\\s+${safety.short_id} .*kept for safety`));
+    assert.deepEqual((await resticSnapshots(repo, pw)).map((x) => x.id).sort(), [newest.id, safety.id].sort());
+    const chk = await restic(repo, pw, ['check']);
+    assert.equal(chk.code, 0, show(chk));
+  });
+});
+
+describe('forget and restore when a mounted drive has lost its repository', () => {
+  let s: Scratch;
+  let config: string;
+  let pw: string;
+  let repo: string;
+  let drive: TestDrive;
+  let mnt: string;
+  const awayLabel = randomLabel();
+
+  before(async () => {
+    s = await Scratch.create('forget-lost');
+    pw = await s.passwordFile();
+    repo = s.path('repo');
+    drive = await createTestDrive({ label: randomLabel() });
+    mnt = path.join(drive.workDir, 'mnt');
+    await drive.mount(mnt);
+    await writeTree(s.path('src', 'docs'), { 'a.txt': 'one' });
+    config = s.path('lifeboat.yaml');
+    const repository = `    format: repository\n    password_file: ${pw}\n    retention: { keep_last: 1 }\n`;
+    await fsp.writeFile(
+      config,
+      `state_dir: ${s.path('state')}
+destinations:
+  usb-lost:
+    kind: usb
+    label: ${drive.label}
+    mountpoint: ${mnt}
+    subdir: lifeboat
+${repository}  usb-away:
+    kind: usb
+    label: ${awayLabel}
+    mountpoint: ${s.path('away')}
+${repository}  repo:
+    kind: local
+    path: ${repo}
+${repository}  nas-down:
+    kind: nas
+    path: ${s.path('nas', 'lifeboat')}
+${repository}sources:
+  docs:
+    paths: [${s.path('src', 'docs')}]
+    priority: high
+    frequency: daily
+    destinations: [usb-lost, usb-away, repo]
+`,
+    );
+    for (const d of ['usb-lost', 'repo']) {
+      const e = await lifeboat(config, ['drive', 'enroll', d]);
+      assert.equal(e.code, 0, show(e));
+    }
+    for (const v of ['two', 'three']) {
+      await fsp.writeFile(s.path('src', 'docs', 'a.txt'), v);
+      await lifeboat(config, ['run', '--destination', 'usb-lost']);
+      assert.equal((await lifeboat(config, ['run', '--destination', 'repo'])).code, 0);
+    }
+    // The backup on the drive is lost: the drive is there and mounted, its repository is not.
+    await fsp.rm(path.join(mnt, 'lifeboat'), { recursive: true, force: true });
+  });
+  after(async () => {
+    await cleanupTestDrives();
+    await s?.cleanup();
+  });
+
+  test('forget reports the lost repository, skips the unplugged drive, still applies retention on the next destination, and exits 10', async () => {
+    assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 2);
+    const r = await lifeboat(config, ['forget']);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stderr, new RegExp(`^lifeboat: usb-lost: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.doesNotMatch(r.stderr + r.stdout, /repo init/, 'a lost backup is not a repository to create');
+    assert.match(r.stdout, /^usb-lost: failed: /m);
+    assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
+    assert.match(r.stdout, /^ {2}forgot 1 snapshots$/m);
+    assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 1, 'retention ran on the destination after the lost one');
+
+    // Only unplugged drives: nothing failed.
+    const away = await lifeboat(config, ['forget', '--destination', 'usb-away']);
+    assert.equal(away.code, 0, show(away));
+    // A share that should always be there but is not mounted is a failure, not a skip.
+    const nas = await lifeboat(config, ['forget', '--destination', 'nas-down']);
+    assert.equal(nas.code, 13, show(nas));
+    assert.match(nas.stderr, /^lifeboat: nas-down: Cannot apply retention on nas-down: .* \[DEVICE_UNAVAILABLE\]$/m);
+  });
+
+  test('snapshots reports every destination: the lost repository as failed, the unplugged drive as skipped, the rest listed', async () => {
+    const r = await lifeboat(config, ['snapshots', '--source', 'docs']);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stdout, /^usb-lost: failed: Cannot open destination usb-lost: .* there is no repository at /m);
+    assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
+    const [newest] = await resticSnapshots(repo, pw, 'source:docs');
+    assert.match(r.stdout, new RegExp(`^repo: 1 snapshot of docs\n  ${newest!.short_id}  `, 'm'));
+  });
+
+  test('restore from the drive says the repository is missing there and points at the other destinations, not at repo init', async () => {
+    const r = await lifeboat(config, ['restore', '--source', 'docs', '--destination', 'usb-lost', '--target', s.path('t')]);
+    assert.equal(r.code, 10, show(r));
+    assert.match(r.stderr, new RegExp(`^lifeboat: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.match(r.stderr, /^ {2}hint: the backup is missing from that destination: restore from another destination \(usb-away, repo\), and check that the right drive is there/m);
+    assert.doesNotMatch(r.stderr, /repo init/);
   });
 });

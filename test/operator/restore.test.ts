@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jsonLines, lifeboat, lifeboatRaw, listTree, localDate, localDateTime, requireTools, resticSnapshots, Scratch, seededBytes, show, treeDigest, writeTree, type ResticSnapshot } from './harness.ts';
+import { assertNoStack, cleanEnv, jsonLines, lifeboat, lifeboatRaw, listTree, localDate, localDateTime, requireTools, restic, resticSnapshots, ROOT, run, Scratch, seededBytes, show, treeDigest, writeTree, type ResticSnapshot } from './harness.ts';
 
 interface PlanJson {
   readonly kind: 'plan';
@@ -39,6 +39,7 @@ describe('restore from a repository and a mirror', () => {
   let stateB: Record<string, string>;
   let snapA: ResticSnapshot;
   let snapB: ResticSnapshot;
+  let undoLine: string | undefined;
 
   const restore = (...args: string[]) => lifeboat(config, ['restore', '--source', 'docs', ...args]);
   /** What a target holds of the source, relative to the source directory. */
@@ -136,15 +137,17 @@ sources:
   it('--in-place --yes puts the snapshot state back and first keeps the overwritten files in a pre-restore snapshot', async () => {
     const r = await restore('--in-place', '--yes');
     assert.equal(r.code, 0, show(r));
-    const m = /^safety snapshot ([0-9a-f]{8}) \(tag pre-restore\) holds what was there before$/m.exec(r.stdout);
+    const m = /^safety snapshot ([0-9a-f]{8}) \(tags pre-restore, pre-restore-of:docs; kept 30 days\) holds what was there before$/m.exec(r.stdout);
     assert.ok(m, r.stdout);
+    undoLine = /^to undo this restore: (.*)$/m.exec(r.stdout)?.[1];
     assert.match(r.stdout, new RegExp(`^restored \\d+ files .* from repo snapshot ${snapB.short_id} into /; \\d+ verified`, 'm'));
     assert.deepEqual(await treeDigest(docs), stateB, 'the live tree is the snapshot again');
 
     const safety = await resticSnapshots(repo, passwordFile, 'pre-restore');
     assert.equal(safety.length, 1);
     assert.equal(safety[0]!.short_id, m[1]);
-    assert.deepEqual([...(safety[0]!.tags ?? [])].sort(), ['pre-restore', 'source:docs']);
+    // Never the source's tag: restic's --tag source:docs and lifeboat's latest must not see it.
+    assert.deepEqual([...(safety[0]!.tags ?? [])].sort(), ['pre-restore', 'pre-restore-of:docs']);
     // The safety snapshot restores like any other and holds the edited, pre-restore state.
     const undo = s.path('t', 'undo');
     const u = await lifeboatRaw(['repo', 'restore', '--repo', repo, '--password-file', passwordFile, safety[0]!.id, '--target', undo]);
@@ -153,6 +156,34 @@ sources:
     assert.equal(await fsp.readFile(path.join(undo, docs, 'notes.txt'), 'utf8'), 'edited on the live system\n');
     assert.equal('readme.md' in before, false, 'readme.md was absent before the restore');
     assert.equal(before['photos/cat.jpg'], stateB['photos/cat.jpg']);
+  });
+
+  it('plain restic restore latest --tag source:docs after an in-place restore brings back the newest backup, not the pre-restore state', async () => {
+    const tagged = await resticSnapshots(repo, passwordFile, 'source:docs');
+    assert.deepEqual(tagged.map((x) => x.id), [snapA.id, snapB.id], 'the safety snapshot is not one of the source\'s snapshots for restic');
+    const target = s.path('t', 'restic-latest');
+    const r = await restic(repo, passwordFile, ['restore', 'latest', '--tag', 'source:docs', '--target', target]);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(await restored(target), stateB);
+    // Nor is it lifeboat's latest.
+    const latest = await restore('--dry-run', '--json', '--target', s.path('t', 'latest'));
+    assert.equal((JSON.parse(latest.stdout) as PlanJson).snapshot, snapB.id, show(latest));
+  });
+
+  it('the undo command an in-place restore prints runs as printed and puts the pre-restore files back', async () => {
+    assert.ok(undoLine, 'the in-place restore printed an undo command');
+    const [safety] = await resticSnapshots(repo, passwordFile, 'pre-restore');
+    assert.equal(undoLine, `lifeboat restore --source docs --destination repo --snapshot ${safety!.short_id} --in-place --yes --config ${config}`);
+    // As an operator would paste it: through a shell, with lifeboat on PATH.
+    const u = await run('sh', ['-c', undoLine], cleanEnv({ PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH}` }));
+    assertNoStack(u);
+    assert.equal(u.code, 0, show(u));
+    assert.match(u.stdout, new RegExp(`from repo snapshot ${safety!.short_id} into /`));
+    assert.equal(await fsp.readFile(path.join(docs, 'notes.txt'), 'utf8'), 'edited on the live system\n', 'the edit the restore overwrote is back');
+    assert.equal((await treeDigest(docs))['photos/cat.jpg'], stateB['photos/cat.jpg']);
+    assert.ok(existsSync(path.join(docs, 'readme.md')), 'a file the restore added stays (restore never deletes), as the README says');
+    // The undo kept what it overwrote too, so it can itself be undone.
+    assert.equal((await resticSnapshots(repo, passwordFile, 'pre-restore')).length, 2);
   });
 
   it('--snapshot picks an id prefix, a date or date-time (the newest at or before it), and refuses a date before every snapshot', async () => {
@@ -207,6 +238,30 @@ sources:
     assert.deepEqual(await listTree(path.join(target, docs)), ['invoices/', 'invoices/2025-01.pdf', 'invoices/2025-02.pdf', 'invoices/2025-03.pdf', 'notes.txt']);
   });
 
+  it('--path that is not in the snapshot fails (NOT_FOUND) naming it and the nearest path, into a target, in place and in a dry run, from a repository and a mirror', async () => {
+    const live = await treeDigest(docs);
+    const snapshots = (await resticSnapshots(repo, passwordFile)).length;
+    const target = s.path('t', 'missing');
+    const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const typo = path.join(docs, 'invoice', '2025-01.pdf');
+    for (const dest of ['repo', 'mirror']) {
+      for (const mode of [['--target', target], ['--dry-run', '--target', target], ['--in-place', '--yes'], ['--in-place', '--dry-run']]) {
+        const r = await restore('--destination', dest, '--path', typo, ...mode);
+        assert.equal(r.code, 1, show(r));
+        const where = dest === 'repo' ? `snapshot ${snapB.short_id} of docs on repo` : 'mirror mirror';
+        assert.match(r.stderr, new RegExp(`^lifeboat: Cannot restore ${esc(typo)}: it is not in ${where} \\[NOT_FOUND\\]$`, 'm'));
+        assert.match(r.stderr, new RegExp(`^  hint: did you mean ${esc(path.join(docs, 'invoices'))}\\? \\(the nearest path there is ${esc(docs)}\\)$`, 'm'));
+      }
+      // Nothing close to the missing name: the longest ancestor that is there.
+      const far = await restore('--destination', dest, '--path', path.join(docs, 'photos', 'zebra-herd'), '--target', target);
+      assert.equal(far.code, 1, show(far));
+      assert.match(far.stderr, new RegExp(`^  hint: the nearest path there is ${esc(path.join(docs, 'photos'))}$`, 'm'));
+    }
+    assert.equal(existsSync(target), false, 'nothing was restored');
+    assert.deepEqual(await treeDigest(docs), live, 'the live tree is untouched');
+    assert.equal((await resticSnapshots(repo, passwordFile)).length, snapshots, 'no safety snapshot was taken for a restore that cannot happen');
+  });
+
   it('--destination mirror restores the current copy with rsync, honours --path, and refuses older snapshots', async () => {
     const all = s.path('t', 'mirror-all');
     const r = await restore('--destination', 'mirror', '--target', all);
@@ -236,5 +291,34 @@ sources:
     assert.equal(verified.length, 1);
     assert.equal(verified[0]!.id, d.snapshot);
     assert.equal(verified[0]!.time, snapB.time, 'the verified snapshot is the second backup (re-tagged under a new id)');
+  });
+
+  it('snapshots --source lists each destination\'s snapshots of the source, verified and safety ones marked', async () => {
+    const all = await resticSnapshots(repo, passwordFile);
+    const safety = all.filter((x) => x.tags?.includes('pre-restore'));
+    const backups = await resticSnapshots(repo, passwordFile, 'source:docs');
+    assert.equal(safety.length, 2);
+    assert.equal(backups.length, 2);
+    const r = await lifeboat(config, ['snapshots', '--source', 'docs']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^repo: 4 snapshots of docs$/m);
+    for (const b of backups) {
+      const mark = b.tags?.includes('verified') ? '  verified' : '';
+      assert.match(r.stdout, new RegExp(`^  ${b.short_id}  ${localDateTime(new Date(b.time))}  restore-host  ${docs}  \\[${b.tags!.join(', ')}\\]${mark}$`, 'm'));
+    }
+    for (const x of safety) assert.match(r.stdout, new RegExp(`^  ${x.short_id}  .*\\[pre-restore, pre-restore-of:docs\\]  safety snapshot of docs, kept until \\d{4}-\\d{2}-\\d{2}, picked only by id$`, 'm'));
+    assert.match(r.stdout, /^mirror: mirror: a mirror holds the current copy/m);
+
+    const j = await lifeboat(config, ['snapshots', '--source', 'docs', '--destination', 'repo', '--json']);
+    assert.equal(j.code, 0, show(j));
+    const [here] = (JSON.parse(j.stdout) as { destinations: { destination: string; state: string; snapshots: { id: string; verified: boolean; safety?: unknown }[] }[] }).destinations;
+    assert.equal(here!.destination, 'repo');
+    assert.deepEqual(here!.snapshots.map((x) => x.id).sort(), all.map((x) => x.id).sort());
+    assert.deepEqual(here!.snapshots.filter((x) => x.safety).map((x) => x.id).sort(), safety.map((x) => x.id).sort());
+    assert.equal(here!.snapshots.filter((x) => x.verified).length, 1);
+
+    const typo = await lifeboat(config, ['snapshots', '--source', 'dcos']);
+    assert.equal(typo.code, 2, show(typo));
+    assert.match(typo.stderr, /did you mean "docs"\?/);
   });
 });

@@ -6,25 +6,34 @@
  *     so the last-known-good copy survives any policy;
  *   - a source whose last run on this destination failed keeps all its snapshots until a run
  *     succeeds again (a bad run must not also cost the good copies).
- * With `prune`, unreferenced data is then removed (crash-safe, see core/prune), and so are temp
- * files that interrupted writes left behind.
+ * Pre-restore safety snapshots are outside the policy: kept for a fixed time, then dropped
+ * (safety-retention.ts). With `prune`, unreferenced data is then removed (crash-safe, see
+ * core/prune), and so are temp files that interrupted writes left behind.
+ *
+ * Each destination is one result: planned and carried out, skipped with its reason, or failed
+ * with its error (a missing repository on a mounted drive, a wrong password, a lock), and one
+ * failure never stops the destinations after it. A USB drive that is not plugged in is skipped,
+ * not failed (see unavailableIsFailure); the caller decides the exit from the failures.
  */
-import { LocalBackend } from '../../core/backend/index.ts';
-import { Repository } from '../../core/repository/repository.ts';
 import { planForget, formatPlan, type ForgetPlan, type ForgetPolicy } from '../../core/retention/index.ts';
 import { executePrune, forget, formatPrunePlan, planPrune } from '../../core/prune/index.ts';
-import { LifeboatError } from '../../core/errors.ts';
+import { errorInfo, LifeboatError, type ErrorInfo } from '../../core/errors.ts';
 import type { Config, Destination, Retention } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
-import { deviceView, sourceTag } from '../jobs/cell-context.ts';
-import { destinationPassword } from '../jobs/destination-password.ts';
+import { deviceView } from '../jobs/cell-context.ts';
 import { VERIFIED_TAG } from '../drill/drill.ts';
+import { openDestinationRepository, unavailableIsFailure } from '../restore/destination-repository.ts';
+import { isBackupOf } from '../restore/safety-snapshot.ts';
+import { formatSafetyPlan, planSafetyRetention, type SafetyDecision } from './safety-retention.ts';
 
 export interface RetentionResult {
   readonly destination: string;
   readonly skipped?: string;
+  /** Why this destination could not be looked at; the others still were. */
+  readonly failed?: ErrorInfo;
   readonly plan?: ForgetPlan;
+  readonly safety?: readonly SafetyDecision[];
   readonly lines: readonly string[];
   readonly forgotten: number;
   readonly pruned?: { packsDeleted: number; bytesDeleted: number; packsWritten: number };
@@ -52,7 +61,11 @@ export async function applyRetention(
   const out: RetentionResult[] = [];
   for (const d of config.destinations) {
     if (opts.destination && d.name !== opts.destination) continue;
-    out.push(await retentionFor(config, d, opts, deps));
+    try {
+      out.push(await retentionFor(config, d, opts, deps));
+    } catch (e) {
+      out.push({ destination: d.name, lines: [], forgotten: 0, failed: errorInfo(e) });
+    }
   }
   return out;
 }
@@ -62,28 +75,32 @@ async function retentionFor(config: Config, d: Destination, opts: { prune?: bool
   if (d.format !== 'repository') return { ...base, skipped: 'a mirror keeps dated version folders; nothing to forget' };
   if (!d.retention) return { ...base, skipped: 'no retention policy configured: every snapshot is kept' };
   const st = await checkDestination(deviceView(d), deps.probe);
-  if (st.state !== 'ready') return { ...base, skipped: st.why };
-  const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
-  const repo = await Repository.open(new LocalBackend(d.root), { password });
+  if (st.state !== 'ready') {
+    if (!unavailableIsFailure(d, st)) return { ...base, skipped: st.why };
+    throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot apply retention on ${d.name}: ${st.why}`);
+  }
+  const repo = await openDestinationRepository(d);
   try {
     // Exclusive for the whole operation, planning included: no backup can slip in between.
     const lock = opts.dryRun ? undefined : await repo.lock(true);
     try {
-      const snaps = await repo.listSnapshots({ onError: () => {} });
+      const now = opts.now ?? new Date();
+      const { policy: snaps, safety } = planSafetyRetention(await repo.listSnapshots({ onError: () => {} }), now);
       const protect = new Map<string, string>();
       for (const source of config.sources) {
         if (!source.destinations.includes(d.name)) continue;
-        const mine = snaps.filter((s) => s.snapshot.tags?.includes(sourceTag(source)));
+        const mine = snaps.filter((s) => isBackupOf(source, s.snapshot));
         const verified = mine.filter((s) => s.snapshot.tags?.includes(VERIFIED_TAG));
         const newestVerified = verified[verified.length - 1];
         if (newestVerified) protect.set(newestVerified.id, `newest verified snapshot of ${source.name} (last-known-good)`);
         const last = deps.state.lastRun(source.name, d.name);
         if (last && last.outcome === 'failed') for (const s of mine) if (!protect.has(s.id)) protect.set(s.id, `the last run of ${source.name} here failed: nothing of it is forgotten until one succeeds`);
       }
-      const plan = planForget(snaps, policyFrom(d.retention), { now: opts.now ?? new Date(), protect: (id) => protect.get(id) });
-      const lines = [...formatPlan(plan)];
-      if (opts.dryRun) return { ...base, plan, lines: [...lines, `dry run: ${plan.remove.length} snapshots would be forgotten; nothing was changed`] };
-      const r = await forget(repo, plan.remove);
+      const plan = planForget(snaps, policyFrom(d.retention), { now, protect: (id) => protect.get(id) });
+      const remove = [...plan.remove, ...safety.filter((x) => x.action === 'remove').map((x) => x.id)];
+      const lines = [...formatPlan(plan), ...formatSafetyPlan(safety)];
+      if (opts.dryRun) return { ...base, plan, safety, lines: [...lines, `dry run: ${remove.length} snapshots would be forgotten; nothing was changed`] };
+      const r = await forget(repo, remove);
       lines.push(`forgot ${r.removed.length} snapshots`);
       let pruned: RetentionResult['pruned'];
       if (opts.prune) {
@@ -100,7 +117,7 @@ async function retentionFor(config: Config, d: Destination, opts: { prune?: bool
         const temp = await repo.backend.removeTempFiles?.();
         if (temp && temp.files > 0) lines.push(`removed ${temp.files} temp files (${temp.bytes} bytes) left by interrupted writes`);
       }
-      return { ...base, plan, lines, forgotten: r.removed.length, ...(pruned ? { pruned } : {}) };
+      return { ...base, plan, safety, lines, forgotten: r.removed.length, ...(pruned ? { pruned } : {}) };
     } finally {
       await lock?.release();
     }

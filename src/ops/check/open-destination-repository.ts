@@ -1,0 +1,66 @@
+/**
+ * Opens the repository of a destination that checkDestination found ready, with errors worded
+ * for the coverage map. The engine's own advice for a missing repository ("create one with
+ * `lifeboat repo init`") suits the repository commands; on a configured destination a missing
+ * repository is a lost backup (a replaced drive, an emptied share) or a destination never
+ * enrolled, and the drive marker tells which. A wrong password points at the destination's
+ * password_file or password_command, not at the repository commands' flags.
+ */
+import { LocalBackend } from '../../core/backend/local-backend.ts';
+import { LifeboatError } from '../../core/errors.ts';
+import { Repository } from '../../core/repository/repository.ts';
+import type { Destination, RepositoryFormat } from '../../config/index.ts';
+import { driveName, readMarker } from '../devices/index.ts';
+import { destinationPassword } from '../jobs/destination-password.ts';
+
+export type RepositoryDestination = Destination & RepositoryFormat;
+
+/** Where the destination was found: checkDestination's ready state. */
+export interface ReadyPlace {
+  readonly root: string;
+  readonly label?: string | undefined;
+  readonly uuid?: string | undefined;
+}
+
+export async function openDestinationRepository(destination: RepositoryDestination, place: ReadyPlace): Promise<Repository> {
+  const backend = new LocalBackend(place.root);
+  if (!(await backend.exists())) throw await missingRepository(destination, place);
+  const password = await destinationPassword({
+    name: destination.name,
+    passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined,
+    passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined,
+  });
+  try {
+    return await Repository.open(backend, { password });
+  } catch (e) {
+    if (!(e instanceof LifeboatError) || e.code !== 'WRONG_PASSWORD') throw e;
+    const from = destination.password.kind === 'file' ? `password_file ${destination.password.path}` : 'password_command';
+    const why = e.message.replace(/^Cannot open repository (.*?): /, '');
+    throw new LifeboatError('WRONG_PASSWORD', `Cannot open the repository of destination ${destination.name} at ${place.root}: ${why}`, {
+      cause: e,
+      hint: `the password from ${from} of destination ${destination.name} opens no key of this repository: check that secret, and that this is the ${placeWord(destination)} enrolled as ${destination.name}`,
+    });
+  }
+}
+
+function placeWord(d: Destination): string {
+  return d.kind === 'usb' ? 'drive' : d.kind === 'nas' ? 'share' : 'directory';
+}
+
+/** NO_REPOSITORY saying whether a repository was enrolled here (the marker) and what to do. */
+async function missingRepository(d: RepositoryDestination, place: ReadyPlace): Promise<LifeboatError> {
+  const marker = await readMarker(place.root).catch(() => undefined);
+  const where = d.kind === 'usb' ? `${driveName({ name: d.name, ...(place.label ? { label: place.label } : {}), ...(place.uuid ? { uuid: place.uuid } : {}) })} at ${place.root}` : place.root;
+  const enroll = `\`lifeboat drive enroll ${d.name}\``;
+  if (marker?.state === 'present') {
+    const m = marker.marker;
+    const id = m.repository_id !== undefined ? ` (${m.repository_id.slice(0, 10)})` : '';
+    return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: the repository enrolled there${id} on ${m.enrolled_at.slice(0, 10)} is missing; ${where} has its marker but no config file`, {
+      hint: `that backup is lost: the other destinations of its sources still hold copies (\`lifeboat status\`, \`lifeboat restore --destination\`); once you know why it went, start a new repository here with ${enroll}`,
+    });
+  }
+  const other = d.kind === 'usb' ? 'another drive with the same label' : d.kind === 'nas' ? 'a replaced or emptied share' : 'an emptied directory';
+  return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: there is no repository on ${where} (no config file, no enrolment marker)`, {
+    hint: `if lifeboat backed up to ${d.name} before, this is ${other} and that backup is not here: put the right ${placeWord(d)} in place; the other destinations still hold copies. A destination never used yet is prepared with ${enroll}`,
+  });
+}

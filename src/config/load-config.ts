@@ -83,7 +83,7 @@ export async function parseConfigText(text: string, fileName: string, deps: Conf
 
   const sorted = sortProblems(dedupe(problems), fileName);
   if (sorted.length > 0) return { config, problems: sorted, warnings: [] };
-  // Policy is synchronous; the files it asks about are looked up first, through `exists`.
+  // Policy is synchronous; the files it asks about are looked up first, through `exists` and `stat`.
   const identities = [...new Set(config.sources.flatMap((s) => s.age_identity ?? []))];
   const found = new Map(await Promise.all(identities.map(async (p) => [p, await deps.exists(p)] as const)));
   const facts = deps.stat === undefined ? undefined : await lookUpPaths(config, deps.stat);

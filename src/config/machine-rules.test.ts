@@ -81,7 +81,7 @@ describe('machine findings on real directories', () => {
     const r = await load(nas('nas-a', p('nas', 'a')) + nas('nas-b', p('nas-again', 'b')), source('db', `paths: [${p('data', 'docs')}]\npriority: high\nfrequency: daily\ndestinations: [nas-a, nas-b]`));
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.warnings.map(summary), [['SAME_DEVICE', 'warn', 'sources.db.destinations']]);
-    assert.match(r.warnings[0]!.message, new RegExp(`goes to nas-a and nas-b, which are on one device \\(both on device \\d+:\\d+: ${p('nas', 'a')} and ${p('nas-again', 'b')} are one filesystem, counted as one destination\\)`));
+    assert.match(r.warnings[0]!.message, new RegExp(`goes to nas-a and nas-b, which are on one device \\(both on device \\d+:\\d+: ${p('nas', 'a')} and ${p('nas-again', 'b')} are on one filesystem\\)`));
   });
 
   it('SAME_DEVICE: two local destinations on one filesystem; not a nas whose share is not mounted', async () => {

@@ -14,9 +14,10 @@
  *   there, so a warning, not an error.
  *
  * Independence: `deviceOf` (when it knows both destinations; the loader asks the filesystem for
- * nas and local destinations, see path-facts.ts) decides. Otherwise two destinations are one device when they are usb drives with
- * the same label or the same uuid, or when their anchors (usb: the mountpoint; nas: the
- * mountpoint, else the path; local: the path) are equal or nested. Two usb drives with
+ * nas and local destinations, see path-facts.ts) decides. Otherwise two destinations are one
+ * device when they are usb drives with the same label or the same uuid, or when their anchors
+ * (usb: the mountpoint; nas: the mountpoint, else the path; local: the path) are equal or
+ * nested. Two usb drives with
  * different labels that mount at the same place are different drives, as with rotation.
  */
 import { compilePatterns } from '../core/filter/index.ts';
@@ -158,7 +159,7 @@ function independence(source: Source, dests: readonly Destination[], options: Po
 export function sameDevice(a: Destination, b: Destination, options: PolicyOptions = {}): string | undefined {
   const da = options.deviceOf?.(a.name);
   const db = options.deviceOf?.(b.name);
-  if (da !== undefined && db !== undefined) return da === db ? `both on device ${da}: ${anchor(a)} and ${anchor(b)} are one filesystem, counted as one destination` : undefined;
+  if (da !== undefined && db !== undefined) return da === db ? `both on device ${da}: ${anchor(a)} and ${anchor(b)} are on one filesystem` : undefined;
   if (a.kind === 'usb' && b.kind === 'usb') {
     if (a.label !== undefined && a.label === b.label) return `same drive label ${a.label}`;
     if (a.uuid !== undefined && a.uuid.toLowerCase() === b.uuid?.toLowerCase()) return `same drive uuid ${a.uuid}`;

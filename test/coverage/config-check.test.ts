@@ -76,7 +76,7 @@ sources:
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const lines = r.stdout.trim().split('\n');
     const find = (code: string): string => lines.find((l) => l.includes(`[${code}]`)) ?? assert.fail(`no ${code} in:\n${r.stdout}`);
-    assert.match(find('SAME_DEVICE'), new RegExp(`^${config}:${lineOf('destinations: [nas, nas-2]')}:\\d+: warning \\[SAME_DEVICE\\]: sources\\.docs\\.destinations: high source "docs" goes to nas and nas-2, which are on one device \\(both on device \\d+:\\d+: .* are one filesystem, counted as one destination\\) \\(.+\\)$`));
+    assert.match(find('SAME_DEVICE'), new RegExp(`^${config}:${lineOf('destinations: [nas, nas-2]')}:\\d+: warning \\[SAME_DEVICE\\]: sources\\.docs\\.destinations: high source "docs" goes to nas and nas-2, which are on one device \\(both on device \\d+:\\d+: .* are on one filesystem\\) \\(.+\\)$`));
     assert.match(find('SOURCE_PATH_MISSING'), new RegExp(`^${config}:${lineOf('data/receipts')}:\\d+: error \\[SOURCE_PATH_MISSING\\]: sources\\.docs\\.paths\\.1: ${dir}/data/receipts of high source "docs" does not exist`));
     assert.match(find('PASSWORD_FILE_UNREADABLE'), new RegExp(`^${config}:${lineOf('not-written-yet')}:\\d+: error \\[PASSWORD_FILE_UNREADABLE\\]: destinations\\.local\\.password_file: password file ${dir}/secrets/not-written-yet of destination "local" does not exist`));
     assert.match(find('LIVE_DATABASE_FILES'), new RegExp(`^${config}:${lineOf('pgdata]')}:\\d+: warning \\[LIVE_DATABASE_FILES\\]: sources\\.db-files\\.paths\\.0: .*pg_dumpall, --clean`));

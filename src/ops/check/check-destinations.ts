@@ -84,9 +84,7 @@ async function checkOne(d: Destination, opts: CheckDestinationsOptions, deps: Ch
   if (st.state !== 'ready') {
     const away = st.state === 'absent' || st.state === 'not-mounted';
     if (d.kind === 'usb' && away && opts.destination === undefined) return { destination: d.name, outcome: 'not-here', why: st.why };
-    throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot check destination ${d.name}: ${st.why}`, {
-      hint: d.kind === 'usb' ? (away ? 'plug the drive in and mount it (`lifeboat usb` mounts enrolled drives)' : 'plug in the drive enrolled for it') : 'mount the share, then check again',
-    });
+    throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot check destination ${d.name}: ${st.why}`, { hint: unavailableHint(d, st.state) });
   }
   if (d.format !== 'repository') return { destination: d.name, outcome: 'mirror' };
   const repo = await openDestinationRepository(d, st);
@@ -106,6 +104,13 @@ async function checkOne(d: Destination, opts: CheckDestinationsOptions, deps: Ch
   } finally {
     await repo.close();
   }
+}
+
+function unavailableHint(d: Destination, state: 'absent' | 'not-mounted' | 'wrong-drive' | 'read-only'): string {
+  if (state === 'read-only') return 'mount it read-write: check takes a lock in the repository, as restic does';
+  if (state === 'wrong-drive') return `plug in the drive enrolled as ${d.name}`;
+  if (d.kind === 'usb') return 'plug the drive in and mount it (`lifeboat usb` mounts enrolled drives)';
+  return d.kind === 'nas' ? 'mount the share, then check again' : 'mount the filesystem that holds it, then check again';
 }
 
 /** The error codes of a check, one per destination that failed or is damaged (INTEGRITY). */

@@ -56,7 +56,7 @@ async function missingRepository(d: RepositoryDestination, place: ReadyPlace): P
     const m = marker.marker;
     const id = m.repository_id !== undefined ? ` (${m.repository_id.slice(0, 10)})` : '';
     return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: the repository enrolled there${id} on ${m.enrolled_at.slice(0, 10)} is missing; ${where} has its marker but no config file`, {
-      hint: `that backup is lost: the other destinations of its sources still hold copies (\`lifeboat status\`, \`lifeboat restore --destination\`); once you know why it went, start a new repository here with ${enroll}`,
+      hint: `that backup is lost: the other destinations of its sources still hold copies (\`lifeboat status\` shows them; \`lifeboat restore --source S --destination OTHER\` restores from one); once you know why it went, start a new repository here with ${enroll}`,
     });
   }
   const other = d.kind === 'usb' ? 'another drive with the same label' : d.kind === 'nas' ? 'a replaced or emptied share' : 'an emptied directory';

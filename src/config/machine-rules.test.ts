@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bindMount, cleanupTestDrives, makeScratchDir, mountTmpfs } from '../ops/devices/test-drive.ts';
 import type { Config } from './config.ts';
 import { parseConfigText, type ConfigDeps } from './load-config.ts';
 import { machineWarnings } from './machine-rules.ts';
-import { statPath, type PathFacts, type PathStat } from './path-facts.ts';
+import { statPath, type PathFacts, type PathStat, type StatPath } from './path-facts.ts';
 import { formatWarning, type PolicyWarning } from './rules.ts';
 
 /** The real filesystem, as the CLI passes it. */
@@ -20,21 +20,18 @@ describe('machine findings on real directories', () => {
   const p = (...parts: string[]): string => path.join(dir, ...parts);
 
   before(async () => {
-    dir = await makeScratchDir();
+    dir = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-machine-rules-'));
     await fsp.mkdir(p('data', 'docs'), { recursive: true });
     await fsp.mkdir(p('pg', 'main'), { recursive: true });
     await fsp.writeFile(p('pg', 'main', 'PG_VERSION'), '16\n');
     await fsp.mkdir(p('secrets', 'a-directory'), { recursive: true });
     await fsp.writeFile(p('secrets', 'good'), 'the password\n', { mode: 0o600 });
     await fsp.writeFile(p('secrets', 'empty'), '', { mode: 0o600 });
-    // One share, seen at two places: a tmpfs and a bind mount of it.
-    await mountTmpfs(p('nas'));
-    await bindMount(p('nas'), p('nas-again'));
     await fsp.mkdir(p('off'), { recursive: true });
   });
 
   after(async () => {
-    await cleanupTestDrives();
+    await fsp.rm(dir, { recursive: true, force: true });
   });
 
   const load = (destinations: string, sources: string): ReturnType<typeof parseConfigText> =>
@@ -76,12 +73,21 @@ describe('machine findings on real directories', () => {
     assert.deepEqual([r.warnings[0]?.location?.line, r.warnings[0]?.location?.col], [5, 20]);
   });
 
-  it('SAME_DEVICE: two nas destinations on one share (a bind mount of it) count as one device, and it says so', async () => {
+  it('SAME_DEVICE: two nas destinations on one share (seen at two places) count as one device, and it says so', async () => {
+    // The share's mounts are simulated at the stat seam (the real tmpfs and bind mount: test/coverage/config-check.test.ts).
+    const share: StatPath = async (x) => {
+      const real = await statPath(x);
+      const onShare = [p('nas'), p('nas-again')].some((m) => x === m || x.startsWith(`${m}/`));
+      return real && (onShare ? { ...real, device: '0:99' } : real);
+    };
+    await fsp.mkdir(p('nas'), { recursive: true });
+    await fsp.mkdir(p('nas-again'), { recursive: true });
     const nas = (name: string, where: string): string => `  ${name}:\n    kind: nas\n    path: ${where}\n    password_file: ${p('secrets', 'good')}\n`;
-    const r = await load(nas('nas-a', p('nas', 'a')) + nas('nas-b', p('nas-again', 'b')), source('db', `paths: [${p('data', 'docs')}]\npriority: high\nfrequency: daily\ndestinations: [nas-a, nas-b]`));
+    const text = `destinations:\n${nas('nas-a', p('nas', 'a')) + nas('nas-b', p('nas-again', 'b'))}sources:\n${source('db', `paths: [${p('data', 'docs')}]\npriority: high\nfrequency: daily\ndestinations: [nas-a, nas-b]`)}`;
+    const r = await parseConfigText(text, 'c.yaml', { ...realFs, stat: share });
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.warnings.map(summary), [['SAME_DEVICE', 'warn', 'sources.db.destinations']]);
-    assert.match(r.warnings[0]!.message, new RegExp(`goes to nas-a and nas-b, which are on one device \\(both on device \\d+:\\d+: ${p('nas', 'a')} and ${p('nas-again', 'b')} are on one filesystem\\)`));
+    assert.match(r.warnings[0]!.message, new RegExp(`goes to nas-a and nas-b, which are on one device \\(both on device 0:99: ${p('nas', 'a')} and ${p('nas-again', 'b')} are on one filesystem\\)`));
   });
 
   it('SAME_DEVICE: two local destinations on one filesystem; not a nas whose share is not mounted', async () => {

@@ -2,8 +2,8 @@
  * `lifeboat check` across destinations that are lost in different ways, end to end through the
  * CLI: an enrolled local repository whose files are gone (the marker is left), a real labelled
  * ext4 loop drive mounted with nothing on it, a repository the configured password does not
- * open, a nas whose share is not mounted, a USB drive that is away, and last a healthy
- * repository. Each is reported on its own, in text and JSON, with the right advice (never
+ * open, a nas whose share is not mounted, a USB drive that is away, a copy of another
+ * destination's repository (its marker names that one), and last a healthy repository. Each is reported on its own, in text and JSON, with the right advice (never
  * `repo init` for a lost backup), the healthy one is still checked, and the exit code says
  * what kind of trouble there was.
  */
@@ -72,6 +72,10 @@ destinations:
     kind: usb
     label: ${randomLabel()}
     password_file: ${passwordFile}
+  copy:
+    kind: local
+    path: ${s.path('copy')}
+    password_file: ${passwordFile}
   repo:
     kind: local
     path: ${s.path('repo')}
@@ -81,7 +85,7 @@ sources:
     paths: [${s.path('live', 'docs')}]
     priority: high
     frequency: daily
-    destinations: [lost, blank, wrong-pw, share, away, repo]
+    destinations: [lost, blank, wrong-pw, share, away, copy, repo]
 `,
     );
     await fsp.mkdir(s.path('share'));
@@ -91,6 +95,8 @@ sources:
       const r = await lifeboat(config, ['run', '--destination', d]);
       assert.equal(r.code, 0, show(r));
     }
+    // `copy` holds a copy of `repo`, marker included: not the repository enrolled as `copy`.
+    await fsp.cp(s.path('repo'), s.path('copy'), { recursive: true });
     // The repository of `lost` goes; its drive marker stays, as after an accidental rm -rf of the files.
     for (const name of await fsp.readdir(s.path('lost'))) if (name !== '.lifeboat-drive.json') await fsp.rm(s.path('lost', name), { recursive: true, force: true });
   });
@@ -106,8 +112,8 @@ sources:
     const lines = r.stdout.split('\n');
     const at = (d: string): number => lines.findIndex((l) => l.startsWith(`${d}: `));
     assert.deepEqual(
-      ['lost', 'blank', 'wrong-pw', 'share', 'away', 'repo'].map((d) => at(d) >= 0),
-      [true, true, true, true, true, true],
+      ['lost', 'blank', 'wrong-pw', 'share', 'away', 'copy', 'repo'].map((d) => at(d) >= 0),
+      [true, true, true, true, true, true, true],
       show(r),
     );
     assert.match(r.stdout, /^repo: no errors \(1 snapshots, \d+ packs\)$/m);
@@ -118,6 +124,7 @@ sources:
     assert.match(lines[at('wrong-pw') + 1] ?? '', new RegExp(`what to do: the password from password_file ${otherPassword} of destination wrong-pw`));
     assert.match(r.stdout, /^share: NOT CHECKED: .*not mounted.* \[DEVICE_UNAVAILABLE\]$/m);
     assert.match(r.stdout, /^away: not checked: .* is not plugged in$/m);
+    assert.match(r.stdout, /^copy: NOT CHECKED: .*is enrolled for destination 'repo', not 'copy'.* \[DEVICE_UNAVAILABLE\]$/m);
     assert.doesNotMatch(r.stdout + r.stderr, /repo init/);
     assert.doesNotMatch(r.stdout + r.stderr, /operator suite password|not the password of that/);
   });
@@ -134,6 +141,7 @@ sources:
         ['wrong-pw', 'failed', 'WRONG_PASSWORD'],
         ['share', 'failed', 'DEVICE_UNAVAILABLE'],
         ['away', 'absent', undefined],
+        ['copy', 'failed', 'DEVICE_UNAVAILABLE'],
         ['repo', 'checked', undefined],
       ],
     );

@@ -3,14 +3,16 @@
  * for the coverage map. The engine's own advice for a missing repository ("create one with
  * `lifeboat repo init`") suits the repository commands; on a configured destination a missing
  * repository is a lost backup (a replaced drive, an emptied share) or a destination never
- * enrolled, and the drive marker tells which. A wrong password points at the destination's
- * password_file or password_command, not at the repository commands' flags.
+ * enrolled, and the drive marker tells which. A marker naming another destination, drive or
+ * repository (a copied directory, another drive) is refused by name, as runs refuse it. A wrong
+ * password points at the destination's password_file or password_command, not at the
+ * repository commands' flags.
  */
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { LifeboatError } from '../../core/errors.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import type { Destination, RepositoryFormat } from '../../config/index.ts';
-import { driveName, readMarker } from '../devices/index.ts';
+import { driveName, readMarker, verifyMarker, type MarkerState } from '../devices/index.ts';
 import { destinationPassword } from '../jobs/destination-password.ts';
 
 export type RepositoryDestination = Destination & RepositoryFormat;
@@ -22,16 +24,28 @@ export interface ReadyPlace {
   readonly uuid?: string | undefined;
 }
 
+/**
+ * Opens it; throws NO_REPOSITORY (saying whether one was enrolled), NO_PASSWORD, WRONG_PASSWORD
+ * (pointing at the destination's secret), or DEVICE_UNAVAILABLE when the drive marker or the
+ * repository id shows this is not what was enrolled as this destination (a copy, another drive).
+ * A repository without a marker is opened: reading it is harmless, and runs refuse it anyway.
+ */
 export async function openDestinationRepository(destination: RepositoryDestination, place: ReadyPlace): Promise<Repository> {
   const backend = new LocalBackend(place.root);
-  if (!(await backend.exists())) throw await missingRepository(destination, place);
+  const marker = await readMarker(place.root);
+  if (!(await backend.exists())) throw missingRepository(destination, place, marker);
+  const notEnrolled = (why: string): LifeboatError =>
+    new LifeboatError('DEVICE_UNAVAILABLE', `Cannot open the repository of destination ${destination.name}: ${why}`, { hint: `put the ${placeWord(destination)} enrolled as ${destination.name} in place` });
+  const refused = marker.state === 'missing' ? undefined : verifyMarker(marker, { destination: destination.name, ...(place.label ? { label: place.label } : {}), ...(place.uuid ? { uuid: place.uuid } : {}) });
+  if (refused !== undefined) throw notEnrolled(refused);
   const password = await destinationPassword({
     name: destination.name,
     passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined,
     passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined,
   });
+  let repo: Repository;
   try {
-    return await Repository.open(backend, { password });
+    repo = await Repository.open(backend, { password });
   } catch (e) {
     if (!(e instanceof LifeboatError) || e.code !== 'WRONG_PASSWORD') throw e;
     const from = destination.password.kind === 'file' ? `password_file ${destination.password.path}` : 'password_command';
@@ -41,6 +55,12 @@ export async function openDestinationRepository(destination: RepositoryDestinati
       hint: `the password from ${from} of destination ${destination.name} opens no key of this repository: check that secret, and that this is the ${placeWord(destination)} enrolled as ${destination.name}`,
     });
   }
+  const enrolled = marker.state === 'present' ? marker.marker.repository_id : undefined;
+  if (enrolled !== undefined && enrolled !== repo.config.id) {
+    await repo.close();
+    throw notEnrolled(`the repository at ${place.root} (${repo.config.id.slice(0, 10)}) is not the one enrolled there (${enrolled.slice(0, 10)})`);
+  }
+  return repo;
 }
 
 function placeWord(d: Destination): string {
@@ -48,11 +68,10 @@ function placeWord(d: Destination): string {
 }
 
 /** NO_REPOSITORY saying whether a repository was enrolled here (the marker) and what to do. */
-async function missingRepository(d: RepositoryDestination, place: ReadyPlace): Promise<LifeboatError> {
-  const marker = await readMarker(place.root).catch(() => undefined);
+function missingRepository(d: RepositoryDestination, place: ReadyPlace, marker: MarkerState): LifeboatError {
   const where = d.kind === 'usb' ? `${driveName({ name: d.name, ...(place.label ? { label: place.label } : {}), ...(place.uuid ? { uuid: place.uuid } : {}) })} at ${place.root}` : place.root;
   const enroll = `\`lifeboat drive enroll ${d.name}\``;
-  if (marker?.state === 'present') {
+  if (marker.state === 'present') {
     const m = marker.marker;
     const id = m.repository_id !== undefined ? ` (${m.repository_id.slice(0, 10)})` : '';
     return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: the repository enrolled there${id} on ${m.enrolled_at.slice(0, 10)} is missing; ${where} has its marker but no config file`, {

@@ -33,3 +33,15 @@ export function exitCodeFor(code: ErrorCode | undefined): number {
       return EXIT.ERROR;
   }
 }
+
+/**
+ * One exit code for a command that went through several destinations and collected an error
+ * code for each that failed: 0 for none, an interruption wins (130), else the failures' own
+ * code when they all share one (every missing repository: 10), else 1.
+ */
+export function exitCodeForAll(codes: readonly ErrorCode[]): number {
+  if (codes.length === 0) return EXIT.OK;
+  if (codes.includes('INTERRUPTED')) return EXIT.INTERRUPTED;
+  const exits = new Set(codes.map(exitCodeFor));
+  return exits.size === 1 ? [...exits][0]! : EXIT.ERROR;
+}

@@ -1,14 +1,14 @@
 /** Finds and loads the coverage map for a command: --config F, else LIFEBOAT_CONFIG, else the default. */
 import { existsSync, promises as fsp } from 'node:fs';
 import { LifeboatError } from '../core/errors.ts';
-import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR, loadConfigOrThrow, type Config } from '../config/index.ts';
+import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR, loadConfigOrThrow, statPath, type Config } from '../config/index.ts';
 
 export function configPath(v: string | undefined, env: NodeJS.ProcessEnv): string {
   return v ?? env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
 
 export function configFileDeps(env: NodeJS.ProcessEnv) {
-  return { readFile: (p: string) => fsp.readFile(p, 'utf8'), exists: (p: string) => existsSync(p), env: env as Record<string, string | undefined> };
+  return { readFile: (p: string) => fsp.readFile(p, 'utf8'), exists: (p: string) => existsSync(p), stat: statPath, env: env as Record<string, string | undefined> };
 }
 
 export async function loadCoverageConfig(v: string | undefined, env: NodeJS.ProcessEnv): Promise<Config> {

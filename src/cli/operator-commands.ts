@@ -6,19 +6,15 @@ import { parseArgs } from 'node:util';
 import { hostname as osHostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { LifeboatError } from '../core/errors.ts';
-import { LocalBackend } from '../core/backend/index.ts';
-import { Repository } from '../core/repository/repository.ts';
-import { check } from '../core/checker/checker.ts';
-import { systemProbe, checkDestination } from '../ops/devices/index.ts';
+import { systemProbe } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
 import { operatorRestore } from '../ops/restore/operator-restore.ts';
 import { safetyLine, undoCommand } from './undo-command.ts';
 import { writeDestinationFailure } from './destination-failure.ts';
 import { runDrills } from '../ops/drill/drill.ts';
-import { deviceView } from '../ops/jobs/cell-context.ts';
-import { destinationPassword } from '../ops/jobs/destination-password.ts';
+import { checkDestinations, failureCodes, type DestinationCheck } from '../ops/check/index.ts';
 import { loadCoverageConfig } from './load-coverage-config.ts';
-import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { EXIT, exitCodeFor, exitCodeForAll } from './exit-codes.ts';
 import { Progress, fmtBytes } from './progress.ts';
 
 type Env = NodeJS.ProcessEnv;
@@ -127,49 +123,59 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
 export async function runCheckCommand(args: string[], env: Env): Promise<number> {
   const { values } = parse(args, { destination: { type: 'string', short: 'd' }, 'read-data': { type: 'boolean' } });
   const config = await loadCoverageConfig(values.config, env);
-  const probe = systemProbe();
-  let bad = false;
-  const report: unknown[] = [];
-  for (const d of config.destinations) {
-    if (values.destination && d.name !== values.destination) continue;
-    const st = await checkDestination(deviceView(d), probe);
-    if (st.state !== 'ready') {
-      report.push({ destination: d.name, state: 'absent', why: st.why });
-      if (!values.json) out(`${d.name}: not checked: ${st.why}`);
-      continue;
-    }
-    if (d.format !== 'repository') {
-      report.push({ destination: d.name, state: 'mirror' });
-      if (!values.json) out(`${d.name}: mirror (plain files); use \`lifeboat drill\` to compare it with the sources`);
-      continue;
-    }
-    const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
-    const repo = await Repository.open(new LocalBackend(d.root), { password });
-    try {
-      const lock = await repo.lock(true, 30_000);
-      try {
-        const r = await check(repo, values['read-data'] ? { readData: { n: 1, m: 1 } } : {});
-        if (r.errors.length > 0) bad = true;
-        report.push({ destination: d.name, ok: r.errors.length === 0, errors: r.errors, hints: r.hints, snapshots: r.snapshots, packs: r.packs, packs_read: r.packsRead });
-        if (!values.json) {
-          out(`${d.name}: ${r.errors.length === 0 ? 'no errors' : `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}`} (${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} read` : ''})`);
-          for (const e of r.errors) {
-            const what = `${e.kind} ${e.id.slice(0, 8)}`;
-            out(`  damaged ${what}: ${e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message}`);
-            if (e.snapshots?.length) out(`    affects snapshots ${e.snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
-            if (e.hint) out(`    what to do: ${e.hint}`);
-          }
-          for (const h of r.hints) out(`  note: ${h.message}`);
-        }
-      } finally {
-        await lock.release();
+  let progress: Progress | undefined;
+  const results = await checkDestinations(config, {
+    destination: values.destination,
+    readData: values['read-data'],
+    onEvent: (e) => {
+      if (values.json) return;
+      if (e.type === 'progress') (progress ??= Progress.for(`check ${e.destination}`, false)).update({ files: e.packs, totalFiles: e.totalPacks, bytes: e.bytes, totalBytes: e.totalBytes });
+      else if (e.type === 'destination-done') {
+        progress?.done();
+        progress = undefined;
+        for (const line of describeCheck(e.result, !!values['read-data'])) out(line);
       }
-    } finally {
-      await repo.close();
+    },
+  }, { probe: systemProbe() });
+  if (values.json) out(JSON.stringify({ destinations: results.map(checkJson) }));
+  return exitCodeForAll(failureCodes(results));
+}
+
+/** The text lines of one destination's check. */
+function describeCheck(r: DestinationCheck, readData: boolean): string[] {
+  switch (r.outcome) {
+    case 'not-here':
+      return [`${r.destination}: not checked: ${r.why}`];
+    case 'mirror':
+      return [`${r.destination}: mirror (plain files); use \`lifeboat drill\` to compare it with the sources`];
+    case 'failed':
+      return [`${r.destination}: NOT CHECKED: ${r.error.message} [${r.error.code}]`, ...(r.error.hint ? [`  what to do: ${r.error.hint}`] : [])];
+    case 'checked': {
+      const lines = [`${r.destination}: ${r.ok ? 'no errors' : `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}`} (${r.snapshots} snapshots, ${r.packs} packs${readData ? `, ${r.packsRead} read` : ''})`];
+      for (const e of r.errors) {
+        const what = `${e.kind} ${e.id.slice(0, 8)}`;
+        lines.push(`  damaged ${what}: ${e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message}`);
+        if (e.snapshots?.length) lines.push(`    affects snapshots ${e.snapshots.map((s) => s.slice(0, 8)).join(', ')}`);
+        if (e.hint) lines.push(`    what to do: ${e.hint}`);
+      }
+      for (const h of r.hints) lines.push(`  note: ${h.message}`);
+      return lines;
     }
   }
-  if (values.json) out(JSON.stringify({ destinations: report }));
-  return bad ? EXIT.ERROR : EXIT.OK;
+}
+
+/** One destination in `check --json`: the shape of earlier releases, plus `state` and `error`. */
+function checkJson(r: DestinationCheck): Record<string, unknown> {
+  switch (r.outcome) {
+    case 'not-here':
+      return { destination: r.destination, state: 'absent', why: r.why };
+    case 'mirror':
+      return { destination: r.destination, state: 'mirror' };
+    case 'failed':
+      return { destination: r.destination, state: 'failed', ok: false, error: r.error };
+    case 'checked':
+      return { destination: r.destination, state: 'checked', ok: r.ok, errors: r.errors, hints: r.hints, snapshots: r.snapshots, packs: r.packs, packs_read: r.packsRead };
+  }
 }
 
 export async function runForgetCommand(args: string[], env: Env): Promise<number> {

@@ -13,7 +13,10 @@
  *   and hold valid patterns.
  * - policy (rules.ts): warnings with stable codes on a valid config (two independent
  *   destinations for critical/high sources, no sensitive data on mirrors, unused destinations,
- *   overlapping sources, an age identity file that is not there).
+ *   overlapping sources, an age identity file that is not there); with an injected `stat`,
+ *   what would fail at run time on this machine (machine-rules.ts, path-facts.ts): a source
+ *   path or password file that is not there, PostgreSQL's live data files as a file source,
+ *   and destinations on one filesystem counted as one device.
  * load-config.ts runs the steps; config.ts defines the Config; problem.ts the Problem and its
  * one-line form; suggest.ts the "did you mean". Frequencies, OnCalendar expressions and
  * durations: calendar.ts. The starter file: starter.ts.
@@ -49,6 +52,8 @@ export { formatWarning, policyWarnings, sameDevice } from './rules.ts';
 export type { PolicyCode, PolicyOptions, PolicyWarning } from './rules.ts';
 export { NAMED_INTERVALS, nominalIntervalSeconds, parseCalendar, parseDuration, parseFrequency } from './calendar.ts';
 export type { CalendarSpec, Duration, Frequency, NamedFrequency, Parsed } from './calendar.ts';
+export { statPath } from './path-facts.ts';
+export type { PathStat, StatPath } from './path-facts.ts';
 export { configJsonSchema } from './schema.ts';
 export { STARTER_PROBES, starterConfig } from './starter.ts';
 export type { FoundPath } from './starter.ts';

@@ -3,7 +3,8 @@
  * problem on the way and placing each at its file:line:col.
  *
  * Policy warnings are judged only on a config without problems (a source dropped for a typo
- * would otherwise show up as spurious gaps). The file is only ever read.
+ * would otherwise show up as spurious gaps). The files they ask about are looked up first, so
+ * the rules stay synchronous. The config file is only ever read.
  */
 import { LifeboatError } from '../core/errors.ts';
 import type { Config } from './config.ts';
@@ -12,13 +13,22 @@ import { DEFAULT_STATE_DIR, normalise } from './normalise.ts';
 import { parseYaml, type Locate } from './parse.ts';
 import { dottedPath, formatProblem, sortProblems, type Problem } from './problem.ts';
 import { policyWarnings, type PolicyOptions, type PolicyWarning } from './rules.ts';
+import { machineWarnings } from './machine-rules.ts';
+import { devicesFrom, lookUpPaths, type StatPath } from './path-facts.ts';
 import { isRecord } from './schema.ts';
 import { validate, type FileAccess } from './validate.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/lifeboat/lifeboat.yaml';
 
-/** What the loader may touch: the config and exclude files, the environment, device ids. */
-export interface ConfigDeps extends FileAccess, PolicyOptions {}
+/**
+ * What the loader may touch: the config and exclude files, the environment, device ids, and,
+ * with `stat`, the paths the config names (source paths, password files, destinations'
+ * filesystems), so that what would fail at run time is reported now; without it those are not
+ * judged.
+ */
+export interface ConfigDeps extends FileAccess, PolicyOptions {
+  readonly stat?: StatPath;
+}
 
 export interface LoadResult {
   /** Best effort; trust it only when `problems` is empty. */
@@ -73,11 +83,14 @@ export async function parseConfigText(text: string, fileName: string, deps: Conf
 
   const sorted = sortProblems(dedupe(problems), fileName);
   if (sorted.length > 0) return { config, problems: sorted, warnings: [] };
-  // Policy is synchronous; the files it asks about are looked up first, through `exists`.
+  // Policy is synchronous; the files it asks about are looked up first, through `exists` and `stat`.
   const identities = [...new Set(config.sources.flatMap((s) => s.age_identity ?? []))];
   const found = new Map(await Promise.all(identities.map(async (p) => [p, await deps.exists(p)] as const)));
-  const policy = { deviceOf: deps.deviceOf, fileExists: (p: string) => found.get(p) ?? true };
-  return { config, problems: sorted, warnings: policyWarnings(config, policy).map((w) => locateWarning(w, fileName, yaml.locate)) };
+  const facts = deps.stat === undefined ? undefined : await lookUpPaths(config, deps.stat);
+  const deviceOf = deps.deviceOf ?? (facts && devicesFrom(config, facts));
+  const policy = { ...(deviceOf ? { deviceOf } : {}), fileExists: (p: string) => found.get(p) ?? true };
+  const warnings = [...policyWarnings(config, policy), ...(facts ? machineWarnings(config, facts) : [])];
+  return { config, problems: sorted, warnings: warnings.map((w) => locateWarning(w, fileName, yaml.locate)) };
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Policy: gaps in a valid coverage map, as warnings with stable codes.
+ * Policy: gaps in a valid coverage map, as warnings with stable codes. (What depends on this
+ * machine's files, a missing source path or password file, live database files: machine-rules.ts.)
  *
  * - TOO_FEW_DESTINATIONS (warn): a critical or high source goes to fewer than two destinations.
  * - SAME_DEVICE (warn): it goes to two or more, but they are not on two independent devices.
@@ -12,10 +13,11 @@
  *   `fileExists` is given). Backups do not need it; the source's drills will fail until it is
  *   there, so a warning, not an error.
  *
- * Independence: `deviceOf` (when it knows both destinations, e.g. from a mounted drive's
- * device id) decides. Otherwise two destinations are one device when they are usb drives with
- * the same label or the same uuid, or when their anchors (usb: the mountpoint; nas: the
- * mountpoint, else the path; local: the path) are equal or nested. Two usb drives with
+ * Independence: `deviceOf` (when it knows both destinations; the loader asks the filesystem for
+ * nas and local destinations, see path-facts.ts) decides. Otherwise two destinations are one
+ * device when they are usb drives with the same label or the same uuid, or when their anchors
+ * (usb: the mountpoint; nas: the mountpoint, else the path; local: the path) are equal or
+ * nested. Two usb drives with
  * different labels that mount at the same place are different drives, as with rotation.
  */
 import { compilePatterns } from '../core/filter/index.ts';
@@ -23,7 +25,17 @@ import type { Config, Destination, PathsSource, Source } from './config.ts';
 import { isInside } from './normalise.ts';
 import type { Position } from './parse.ts';
 
-export type PolicyCode = 'TOO_FEW_DESTINATIONS' | 'SAME_DEVICE' | 'SENSITIVE_TO_MIRROR' | 'UNUSED_DESTINATION' | 'OVERLAPPING_SOURCES' | 'AGE_IDENTITY_MISSING';
+export type PolicyCode =
+  | 'TOO_FEW_DESTINATIONS'
+  | 'SAME_DEVICE'
+  | 'SENSITIVE_TO_MIRROR'
+  | 'UNUSED_DESTINATION'
+  | 'OVERLAPPING_SOURCES'
+  | 'AGE_IDENTITY_MISSING'
+  // Judged from this machine's filesystem (machine-rules.ts):
+  | 'SOURCE_PATH_MISSING'
+  | 'PASSWORD_FILE_UNREADABLE'
+  | 'LIVE_DATABASE_FILES';
 
 export interface PolicyWarning {
   readonly code: PolicyCode;
@@ -124,7 +136,7 @@ function independence(source: Source, dests: readonly Destination[], options: Po
   for (const d of dests) {
     const related = groups.filter((g) =>
       g.some((other) => {
-        const why = sameDevice(d, other, options);
+        const why = sameDevice(other, d, options); // in config order, for the message
         reason ??= why;
         return why !== undefined;
       }),
@@ -147,7 +159,7 @@ function independence(source: Source, dests: readonly Destination[], options: Po
 export function sameDevice(a: Destination, b: Destination, options: PolicyOptions = {}): string | undefined {
   const da = options.deviceOf?.(a.name);
   const db = options.deviceOf?.(b.name);
-  if (da !== undefined && db !== undefined) return da === db ? `both on device ${da}` : undefined;
+  if (da !== undefined && db !== undefined) return da === db ? `both on device ${da}: ${anchor(a)} and ${anchor(b)} are on one filesystem` : undefined;
   if (a.kind === 'usb' && b.kind === 'usb') {
     if (a.label !== undefined && a.label === b.label) return `same drive label ${a.label}`;
     if (a.uuid !== undefined && a.uuid.toLowerCase() === b.uuid?.toLowerCase()) return `same drive uuid ${a.uuid}`;
@@ -194,7 +206,8 @@ function overlaps(sources: readonly Source[], warn: (w: Omit<PolicyWarning, 'loc
   }
 }
 
-function excluder(source: PathsSource): (path: string) => boolean {
+/** Whether the source's own `exclude` patterns skip a path. */
+export function excluder(source: PathsSource): (path: string) => boolean {
   try {
     const matcher = compilePatterns(source.exclude);
     return (path) => matcher.excludes(path);

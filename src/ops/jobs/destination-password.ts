@@ -9,13 +9,17 @@ import { LifeboatError } from '../../core/errors.ts';
 
 export async function destinationPassword(dest: { name: string; passwordFile?: string | undefined; passwordCommand?: readonly string[] | undefined }): Promise<string> {
   if (dest.passwordFile) {
+    let s: string;
     try {
-      const s = (await readFile(dest.passwordFile, 'utf8')).replace(/\r?\n$/, '');
-      if (s === '') throw new Error('the file is empty');
-      return s;
+      s = (await readFile(dest.passwordFile, 'utf8')).replace(/\r?\n$/, '');
     } catch (e) {
-      throw new LifeboatError('NO_PASSWORD', `Cannot read the password of destination ${dest.name} from ${dest.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new LifeboatError('NO_PASSWORD', `Cannot read the password of destination ${dest.name} from ${dest.passwordFile}: ${readFailure(e)}`, {
+        cause: e,
+        hint: 'put the repository password in that file (one line, mode 0600), or point password_file at the file that holds it; `lifeboat config check` reports this before a run',
+      });
     }
+    if (s === '') throw new LifeboatError('NO_PASSWORD', `Cannot read the password of destination ${dest.name} from ${dest.passwordFile}: the file is empty`, { hint: 'put the repository password in it, one line' });
+    return s;
   }
   if (dest.passwordCommand) {
     const [cmd, ...args] = dest.passwordCommand;
@@ -33,4 +37,21 @@ export async function destinationPassword(dest: { name: string; passwordFile?: s
     });
   }
   throw new LifeboatError('NO_PASSWORD', `Destination ${dest.name} has no password_file or password_command`);
+}
+
+/** Why a password file could not be read, in words rather than an errno name. */
+function readFailure(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'the file does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory, not a file';
+    case 'ENOTDIR':
+      return 'a part of that path is not a directory';
+    default:
+      return (e as Error).message;
+  }
 }

@@ -20,6 +20,7 @@ import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { check } from '../../core/checker/checker.ts';
 import { addSnapshotTags } from '../../core/repository/snapshot-tags.ts';
+import { errorInfo } from '../../core/errors.ts';
 import { toUnixNs } from '../../core/format/go-time.ts';
 import type { SnapshotId, TreeId } from '../../core/ids.ts';
 import type { Config, Destination, Source } from '../../config/index.ts';
@@ -40,7 +41,10 @@ export interface DrillResult {
   readonly source: string;
   readonly destination: string;
   readonly outcome: 'passed' | 'failed' | 'skipped';
+  /** The snapshot as it exists now: after a pass, the one tagged `verified`. */
   readonly snapshot?: string | undefined;
+  /** The id the drilled snapshot had before tagging rewrote it (as `restic tag` does); set only when it changed. */
+  readonly retaggedFrom?: string | undefined;
   readonly filesChecked: number;
   readonly bytesChecked: number;
   readonly totalFiles: number;
@@ -82,7 +86,12 @@ export async function runDrills(config: Config, opts: DrillOptions, deps: { prob
   const results: DrillResult[] = [];
   const now = deps.now ?? (() => new Date());
   for (const { source, destination } of selectCells(config, { source: opts.source, destination: opts.destination })) {
-    const r = await drillCell(source, destination, opts, deps, now);
+    // One destination that cannot be drilled (no repository, a wrong password) is a failed drill
+    // of its cells, never the end of the drills of the others.
+    const r = await drillCell(source, destination, opts, deps, now).catch((e: unknown): DrillResult => {
+      const info = errorInfo(e);
+      return { ...emptyResult(source, destination), outcome: 'failed', why: `${info.message} [${info.code}]` };
+    });
     results.push(r);
     if (r.outcome !== 'skipped') {
       deps.state.recordDrill({ source: source.name, destination: destination.name, snapshot: r.snapshot ?? '', at: now().getTime(), ok: r.outcome === 'passed', filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, coverage: r.coverage, details: r.findings.length ? JSON.stringify(r.findings.slice(0, 50)) : r.why });
@@ -92,8 +101,12 @@ export async function runDrills(config: Config, opts: DrillOptions, deps: { prob
   return results;
 }
 
+function emptyResult(source: Source, destination: Destination): Omit<DrillResult, 'outcome'> {
+  return { source: source.name, destination: destination.name, filesChecked: 0, bytesChecked: 0, totalFiles: 0, coverage: 0, round: 0, packsRead: 0, findings: [] };
+}
+
 async function drillCell(source: Source, destination: Destination, opts: DrillOptions, deps: { probe: DeviceProbe; state: StateStore }, now: () => Date): Promise<DrillResult> {
-  const base = { source: source.name, destination: destination.name, filesChecked: 0, bytesChecked: 0, totalFiles: 0, coverage: 0, round: 0, packsRead: 0, findings: [] as DrillFinding[] };
+  const base = emptyResult(source, destination);
   const st = await checkDestination(deviceView(destination), deps.probe);
   if (st.state !== 'ready') return { ...base, outcome: 'skipped', why: st.why };
   if (destination.format !== 'repository') return { ...base, outcome: 'skipped', why: 'mirror destinations are checked by comparing with the source; drills restore from repositories' };
@@ -191,7 +204,7 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
       }
     }
     void now;
-    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: snapshotId, filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
+    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: snapshotId, ...(snapshotId !== latest.id ? { retaggedFrom: latest.id } : {}), filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
   } finally {
     await fsp.rm(scratch, { recursive: true, force: true });
     await repo.close();

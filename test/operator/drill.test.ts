@@ -1,7 +1,8 @@
 /**
  * Restore drills and damage reports, end to end through the CLI: a paths source backed up twice
- * into a local repository (and a mirror, which drills skip). A drill restores the next slice of
- * the newest snapshot's files and verifies them; with the default rotation of 7 every file is
+ * into a local repository (and a mirror). A drill restores the next slice of
+ * the newest snapshot's files and verifies them (the mirror's drill compares it with the live
+ * source, see mirror-drill.test.ts); with the default rotation of 7 every file is
  * restored once per round; a pass tags the snapshot `verified` (as the real restic sees it) and
  * shows in `status`. Then one byte of one data blob is flipped on disk: `drill --full` and
  * `check --read-data` name the pack, the file and the snapshots, and every other file still
@@ -114,11 +115,12 @@ sources:
     await s?.cleanup();
   });
 
-  it('drill restores and verifies the first slice of the newest snapshot, prints coverage and skips the mirror', async () => {
+  it('drill restores and verifies the first slice of the newest snapshot, prints coverage, and compares the mirror with the source', async () => {
     const r = await lifeboat(config, ['drill']);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, new RegExp(`^PASSED +docs -> repo: snapshot [0-9a-f]{8}, ${PER_DRILL}/${TOTAL} files restored and verified \\(.+\\), round 1 coverage ${Math.round((PER_DRILL / TOTAL) * 100)}%`, 'm'));
-    assert.match(r.stdout, /^SKIPPED docs -> mirror: /m);
+    // Issue 16: a mirror is no longer skipped; its drill compares it with the live source.
+    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files compared with the live source`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED|damaged/);
     lastCoverage = PER_DRILL / TOTAL;
     // Tagging rewrites the snapshot under a new id: the drill names the drilled one and the one that now exists.
@@ -171,7 +173,7 @@ sources:
     assert.equal(chk.code, 0, show(chk));
   });
 
-  it('status --json shows the last drill and its coverage for the repository cell only', async () => {
+  it('status --json shows the last drill and its coverage for the repository cell and for the mirror cell', async () => {
     const r = await lifeboat(config, ['status', '--json']);
     assert.equal(r.code, 0, show(r));
     const cells = (JSON.parse(r.stdout) as { cells: StatusCell[] }).cells;
@@ -181,8 +183,9 @@ sources:
     assert.ok(repoCell.last_drill !== null && Date.now() - Date.parse(repoCell.last_drill) < 120_000, `last_drill ${repoCell.last_drill}`);
     assert.equal(repoCell.last_drill_ok, true);
     assert.equal(repoCell.drill_coverage, lastCoverage);
-    assert.equal(mirrorCell.last_drill, null);
-    assert.equal(mirrorCell.drill_coverage, null);
+    // Issue 16: the mirror was drilled once (the first drill; the others named the repository).
+    assert.equal(mirrorCell.last_drill_ok, true);
+    assert.equal(mirrorCell.drill_coverage, PER_DRILL / TOTAL);
   });
 
   it('after one flipped byte in a data blob, drill --full fails and names the pack and the file', async () => {

@@ -6,7 +6,8 @@
  * so. A second source whose "dump" is not SQL at all backs up fine (bytes are bytes) but fails
  * its drill, which names the PostgreSQL drill: the point of an application drill. Dump files
  * kept in a paths source (a plain pg_dump, a custom-format pg_dump -Fc made by the real pg_dump,
- * and a broken one) are loaded too, each by the tool its format needs.
+ * and a broken one) are loaded too, each by the tool its format needs, as is a command source's
+ * custom-format dump.
  */
 import assert from 'node:assert/strict';
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
@@ -186,7 +187,7 @@ describe('PostgreSQL drill of dump files in a paths source', () => {
     passwordFile = await s.passwordFile();
     repo = s.path('repo');
     config = s.path('lifeboat.yaml');
-    await fsp.writeFile(config, localRepoConfig({ stateDir: s.path('state'), hostname: 'pg-files', repo, passwordFile, sources: `  dbfiles:\n    paths: [${dumps}]\n    priority: high\n    frequency: daily\n    destinations: [repo]\n` }));
+    await fsp.writeFile(config, localRepoConfig({ stateDir: s.path('state'), hostname: 'pg-files', repo, passwordFile, sources: `  dbfiles:\n    paths: [${dumps}]\n    priority: high\n    frequency: daily\n    destinations: [repo]\n  shopfc:\n    command: [runuser, -u, postgres, --, pg_dump, ${pg.conn.map((a) => JSON.stringify(a)).join(", ")}, -Fc, shop]\n    filename: shop.dump\n    priority: high\n    frequency: daily\n    destinations: [repo]\n` }));
     const enroll = await lifeboat(config, ['drive', 'enroll', 'repo']);
     assert.equal(enroll.code, 0, show(enroll));
     const r = await lifeboat(config, ['run']);
@@ -207,12 +208,14 @@ describe('PostgreSQL drill of dump files in a paths source', () => {
     assert.equal(damaged.length, 1, r.stdout);
     assert.match(damaged[0]!, new RegExp(`^ +damaged: ${path.join(dumps, 'broken.sql')}: PostgreSQL drill failed: the dump does not load: .*syntax error`));
     assert.ok(!(await resticSnapshots(repo, passwordFile, 'source:dbfiles'))[0]!.tags?.includes('verified'));
+    // A command source's custom-format dump (pg_dump -Fc) is told by content too, and loads with pg_restore.
+    assert.match(r.stdout, /^PASSED +shopfc -> repo: .*; dump loaded into a throwaway PostgreSQL: 1 database, 2 tables \(postgres 2\)$/m);
   });
 
   it('without the broken dump the next drill passes and the snapshot is verified', async () => {
     await fsp.rm(path.join(dumps, 'broken.sql'));
     assert.equal((await lifeboat(config, ['run'])).code, 0);
-    const r = await lifeboat(config, ['drill', '--json']);
+    const r = await lifeboat(config, ['drill', '--json', '--source', 'dbfiles']);
     assert.equal(r.code, 0, show(r));
     const d = jsonLines<{ outcome: string; app?: string; snapshot: string }>(r.stdout)[0]!;
     assert.equal(d.outcome, 'passed');

@@ -86,7 +86,7 @@ export async function postgresDrill(dumpFile: string, opts: { readonly format?: 
         .filter((l) => /\bERROR:|^pg_restore: error:/.test(l))
         .filter((l) => !HARMLESS.some((h) => h.test(l.replace(/^.*?\bERROR:\s+/, ''))));
       const failed = errors.length > 0 || (load.code !== 0 && (format === 'plain' || !/\bERROR:/.test(load.stderr)));
-      if (failed) return { ok: false, summary: `the dump does not load: ${(errors.length > 0 ? errors : load.stderr.trim().split('\n')).slice(0, 2).join(' | ')}` };
+      if (failed) return { ok: false, summary: `the dump does not load: ${(errors.length > 0 ? errors : load.stderr.trim().split('\n')).slice(0, 2).join(' | ') || `${format === 'custom' ? 'pg_restore' : 'psql'} exited with ${load.code}`}` };
       const dbs = await psql('postgres', ['-At', '-c', 'select datname from pg_database where not datistemplate order by datname']);
       if (dbs.code !== 0) return { ok: false, summary: `query failed: ${dbs.stderr.trim()}` };
       const names = dbs.stdout.trim().split('\n').filter(Boolean);
@@ -99,7 +99,7 @@ export async function postgresDrill(dumpFile: string, opts: { readonly format?: 
         tables += n;
         if (n > 0) per.push(`${db} ${n}`);
       }
-      return { ok: true, tables, summary: `dump loaded into a throwaway PostgreSQL: ${names.length} databases, ${tables} tables${per.length > 0 ? ` (${per.join(', ')})` : ''}` };
+      return { ok: true, tables, summary: `dump loaded into a throwaway PostgreSQL: ${names.length} database${names.length === 1 ? '' : 's'}, ${tables} table${tables === 1 ? '' : 's'}${per.length > 0 ? ` (${per.join(', ')})` : ''}` };
     } finally {
       await run(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], asPg);
     }

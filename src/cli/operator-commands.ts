@@ -114,7 +114,7 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
         // Tagging `verified` rewrites the snapshot under a new id (as `restic tag`): name both.
         const retagged = r.retaggedFrom ? `; snapshot ${r.retaggedFrom.slice(0, 8)} verified, now ${r.snapshot?.slice(0, 8)}` : '';
         if (r.snapshot === undefined && r.why !== undefined) out(`FAILED  ${cell}: ${r.why}`);
-        else if (r.format === 'mirror') out(`${verdict} ${cell}: mirror, ${r.filesChecked}/${r.totalFiles} files compared with the live source (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%${tail}`);
+        else if (r.format === 'mirror') out(`${verdict} ${cell}: mirror, ${r.filesChecked}/${r.totalFiles} files checked against the live source (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%${tail}`);
         else out(`${verdict} ${cell}: snapshot ${(r.retaggedFrom ?? r.snapshot)?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${retagged}${tail}`);
         for (const f of r.findings) out(`   damaged: ${f.path}: ${f.problem}`);
       },

@@ -120,7 +120,7 @@ sources:
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, new RegExp(`^PASSED +docs -> repo: snapshot [0-9a-f]{8}, ${PER_DRILL}/${TOTAL} files restored and verified \\(.+\\), round 1 coverage ${Math.round((PER_DRILL / TOTAL) * 100)}%`, 'm'));
     // Issue 16: a mirror is no longer skipped; its drill compares it with the live source.
-    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files compared with the live source`, 'm'));
+    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files checked against the live source`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED|damaged/);
     lastCoverage = PER_DRILL / TOTAL;
     // Tagging rewrites the snapshot under a new id: the drill names the drilled one and the one that now exists.

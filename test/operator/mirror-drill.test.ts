@@ -5,7 +5,8 @@
  * is recorded in the state store. Then one mirrored file is corrupted with its size and mtime
  * kept, which rsync's quick check never notices: the drill fails naming it. A mirrored file
  * deleted behind rsync's back is missing; a live file newer than the run and a file only the
- * mirror has are noted, not failed.
+ * mirror has are noted, not failed; a source that is empty here fails rather than passing with
+ * nothing compared.
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -96,8 +97,8 @@ sources:
   it('a clean mirror passes: the first slice is compared with the live source, the excluded file is not missing, status records it', async () => {
     const r = await lifeboat(config, ['drill']);
     assert.equal(r.code, 0, show(r));
-    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files compared with the live source \\(.+\\), round 1 coverage ${Math.round((PER_DRILL / TOTAL) * 100)}%$`, 'm'));
-    assert.match(r.stdout, /^PASSED +motd -> mirror: mirror, 1\/1 files compared/m);
+    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files checked against the live source \\(.+\\), round 1 coverage ${Math.round((PER_DRILL / TOTAL) * 100)}%$`, 'm'));
+    assert.match(r.stdout, /^PASSED +motd -> mirror: mirror, 1\/1 files checked/m);
     assert.doesNotMatch(r.stdout, /damaged|FAILED|SKIPPED|scratch\.tmp/);
 
     const st = await lifeboat(config, ['status', '--json']);
@@ -137,7 +138,7 @@ sources:
 
     const r = await lifeboat(config, ['drill', '--full', '--source', 'docs']);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stdout, new RegExp(`^FAILED +docs -> mirror: mirror, ${TOTAL}/${TOTAL} files compared`, 'm'));
+    assert.match(r.stdout, new RegExp(`^FAILED +docs -> mirror: mirror, ${TOTAL}/${TOTAL} files checked against`, 'm'));
     const damaged = r.stdout.split('\n').filter((l) => /^ +damaged: /.test(l));
     assert.deepEqual(damaged, [`   damaged: ${path.join(docs, 'b', 'deep', 'three.bin')}: the mirror's copy ${victim} differs from the live file although size and mtime are unchanged (silent corruption on one side)`]);
 
@@ -163,5 +164,21 @@ sources:
     assert.match(d.findings[0]!.problem, /^missing from the mirror, although it was there before the last mirror run/);
     assert.ok(d.notes.includes('1 live file newer than the last mirror run, not in the mirror yet'), JSON.stringify(d.notes));
     assert.ok(d.notes.some((n) => n.startsWith(`1 file in the mirror no longer in the source`) && n.includes(path.join(copy, 'stray.txt'))), JSON.stringify(d.notes));
+  });
+
+  it('a source that is empty here (a share not mounted) fails the drill instead of passing with nothing compared', async () => {
+    await fsp.rename(docs, `${docs}.away`);
+    await fsp.mkdir(docs);
+    try {
+      const { code, lines } = await drillJson('--source', 'docs');
+      assert.equal(code, 1, JSON.stringify(lines));
+      assert.deepEqual(
+        lines[0]!.findings.map((f) => [f.path, f.problem.replace(/\d+ files/, 'N files')]),
+        [[docs, 'holds no files on this machine (not mounted?) while the mirror holds N files: nothing to compare with']],
+      );
+    } finally {
+      await fsp.rm(docs, { recursive: true });
+      await fsp.rename(`${docs}.away`, docs);
+    }
   });
 });

@@ -11,11 +11,10 @@
  * starting at the same share of the dump list as this drill's file slice starts in the file
  * list, so the rounds of drills spread over all of them; `--full` loads every one.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { dumpFormat } from './dump-format.ts';
 import { postgresDrill } from './postgres-drill.ts';
-import type { DrillFinding } from './snapshot-files.ts';
+import { withRestored, type DrillFinding } from './snapshot-files.ts';
 
 export const MAX_FILES = 3;
 export const MAX_BYTES = 512 * 1024 * 1024;
@@ -73,25 +72,16 @@ export async function dumpFilesDrill<F extends DumpFile>(input: DumpFilesDrillIn
   let i = 0;
   for (const f of chosen) {
     if (input.skip.has(f.path)) continue;
-    const dest = path.join(input.scratch, `dump-${i++}`);
-    try {
-      try {
-        await input.restore(f, dest);
-      } catch (e) {
-        findings.push({ path: f.path, problem: `cannot be restored: ${(e as Error).message}` });
-        continue;
-      }
+    await withRestored(f, path.join(input.scratch, `dump-${i++}`), { restore: input.restore, findings }, async (dest) => {
       const format = await dumpFormat(dest, f.path);
-      if (format === undefined) continue; // a *.dump or *.backup that is no PostgreSQL dump
+      if (format === undefined) return; // a *.dump or *.backup that is no PostgreSQL dump
       const pg = await postgresDrill(dest, { format });
       if (pg.ok) loaded.push(`${f.path} (${format}, ${pg.tables ?? 0} table${pg.tables === 1 ? '' : 's'})`);
       else {
         failed.push(f.path);
         findings.push({ path: f.path, problem: `PostgreSQL drill failed: ${pg.summary}` });
       }
-    } finally {
-      await fsp.rm(dest, { force: true });
-    }
+    });
   }
   const parts = [`${loaded.length} dump file${loaded.length === 1 ? '' : 's'} loaded into a throwaway PostgreSQL${loaded.length > 0 ? `: ${loaded.join(', ')}` : ''}`];
   if (failed.length > 0) parts.push(`${failed.length} did not load (${failed.join(', ')})`);

@@ -85,6 +85,11 @@ export async function mirrorDrill(input: MirrorDrillInput): Promise<MirrorDrillO
     }
   }
   mirrored.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // An unmounted share or an emptied source would make every mirrored file "gone live" and the
+  // drill compare nothing: that is no pass.
+  if (live.size === 0 && mirrored.length > 0 && findings.length === 0) {
+    findings.push({ path: input.source.paths.join(', '), problem: `holds no files on this machine (not mounted?) while the mirror holds ${count(mirrored.length, 'file')}: nothing to compare with` });
+  }
 
   const inMirror = new Set(mirrored.map((m) => m.path));
   const missing = [...live].filter(([p]) => !inMirror.has(p)).sort(([a], [b]) => (a < b ? -1 : 1));

@@ -187,9 +187,37 @@ describe('PostgreSQL drill of dump files in a paths source', () => {
     passwordFile = await s.passwordFile();
     repo = s.path('repo');
     config = s.path('lifeboat.yaml');
-    await fsp.writeFile(config, localRepoConfig({ stateDir: s.path('state'), hostname: 'pg-files', repo, passwordFile, sources: `  dbfiles:\n    paths: [${dumps}]\n    priority: high\n    frequency: daily\n    destinations: [repo]\n  shopfc:\n    command: [runuser, -u, postgres, --, pg_dump, ${pg.conn.map((a) => JSON.stringify(a)).join(", ")}, -Fc, shop]\n    filename: shop.dump\n    priority: high\n    frequency: daily\n    destinations: [repo]\n` }));
-    const enroll = await lifeboat(config, ['drive', 'enroll', 'repo']);
-    assert.equal(enroll.code, 0, show(enroll));
+    await fsp.writeFile(
+      config,
+      `state_dir: ${s.path('state')}
+hostname: pg-files
+destinations:
+  repo:
+    kind: local
+    path: ${repo}
+    password_file: ${passwordFile}
+  mirror:
+    kind: local
+    path: ${s.path('mirror')}
+    format: mirror
+sources:
+  dbfiles:
+    paths: [${dumps}]
+    priority: high
+    frequency: daily
+    destinations: [repo]
+  shopfc:
+    command: [runuser, -u, postgres, --, pg_dump, ${pg.conn.map((a) => JSON.stringify(a)).join(', ')}, -Fc, shop]
+    filename: shop.dump
+    priority: high
+    frequency: daily
+    destinations: [repo, mirror]
+`,
+    );
+    for (const d of ['repo', 'mirror']) {
+      const enroll = await lifeboat(config, ['drive', 'enroll', d]);
+      assert.equal(enroll.code, 0, show(enroll));
+    }
     const r = await lifeboat(config, ['run']);
     assert.equal(r.code, 0, show(r));
   });
@@ -210,6 +238,8 @@ describe('PostgreSQL drill of dump files in a paths source', () => {
     assert.ok(!(await resticSnapshots(repo, passwordFile, 'source:dbfiles'))[0]!.tags?.includes('verified'));
     // A command source's custom-format dump (pg_dump -Fc) is told by content too, and loads with pg_restore.
     assert.match(r.stdout, /^PASSED +shopfc -> repo: .*; dump loaded into a throwaway PostgreSQL: 1 database, 2 tables \(postgres 2\)$/m);
+    // ... and so does its mirrored copy, read straight from the mirror.
+    assert.match(r.stdout, /^PASSED +shopfc -> mirror: mirror, 1\/1 files checked .*; dump loaded into a throwaway PostgreSQL: 1 database, 2 tables \(postgres 2\)$/m);
   });
 
   it('without the broken dump the next drill passes and the snapshot is verified', async () => {

@@ -166,6 +166,13 @@ sources:
     assert.ok(d.notes.some((n) => n.startsWith(`1 file in the mirror no longer in the source`) && n.includes(path.join(copy, 'stray.txt'))), JSON.stringify(d.notes));
   });
 
+  it('a source never mirrored yet is skipped, as a repository cell without a snapshot is', async () => {
+    await fsp.appendFile(config, `  later:\n    paths: [${docs}]\n    priority: low\n    frequency: daily\n    destinations: [mirror]\n`);
+    const r = await lifeboat(config, ['drill', '--source', 'later']);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, 'SKIPPED later -> mirror: no mirror run of this source yet\n');
+  });
+
   it('a source that is empty here (a share not mounted) fails the drill instead of passing with nothing compared', async () => {
     await fsp.rename(docs, `${docs}.away`);
     await fsp.mkdir(docs);

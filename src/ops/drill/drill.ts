@@ -17,7 +17,7 @@
  * rotation. A cell that cannot be drilled (no repository, a wrong password) fails with its
  * reason and the drills of the other cells go on.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalBackend } from '../../core/backend/local-backend.ts';
@@ -30,6 +30,7 @@ import type { SnapshotId, TreeId } from '../../core/ids.ts';
 import type { Config, Destination, Source } from '../../config/index.ts';
 import type { Env } from '../../core/filter/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
+import { mirrorPaths } from '../mirror/mirror.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { deviceView, sourceTag } from '../jobs/cell-context.ts';
 import { destinationPassword } from '../jobs/destination-password.ts';
@@ -233,11 +234,15 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
 }
 
 async function drillMirror(source: Source, destination: Destination, opts: DrillOptions, deps: DrillDeps): Promise<DrillResult> {
+  const lastRunAt = deps.state.lastSuccess(source.name, destination.name)?.startedAt;
+  if (lastRunAt === undefined && !existsSync(mirrorPaths(destination.root, source.name, '').target)) {
+    return { ...emptyResult(source, destination), outcome: 'skipped', why: 'no mirror run of this source yet' };
+  }
   const m = await mirrorDrill({
     root: destination.root,
     source,
     exclude: await sourceExcludes(source, deps.env ?? {}),
-    lastRunAt: deps.state.lastSuccess(source.name, destination.name)?.startedAt,
+    lastRunAt,
     cursor: deps.state.drillCursor(source.name, destination.name),
     rotation: rotationOf(opts),
     full: opts.full === true,

@@ -106,11 +106,18 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
     const results = await runDrills(config, { source: values.source, destination: values.destination, full: values.full }, {
       probe: systemProbe(),
       state,
+      env,
       onResult: (r) => {
         if (values.json) return out(JSON.stringify({ type: 'drill', ...r }));
         const cell = `${r.source} -> ${r.destination}`;
         if (r.outcome === 'skipped') return out(`SKIPPED ${cell}: ${r.why}`);
-        out(`${r.outcome === 'passed' ? 'PASSED ' : 'FAILED '} ${cell}: snapshot ${r.snapshot?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${r.app ? `; ${r.app}` : ''}`);
+        const verdict = r.outcome === 'passed' ? 'PASSED ' : 'FAILED ';
+        const tail = `${r.notes.map((n) => `; ${n}`).join('')}${r.app ? `; ${r.app}` : ''}`;
+        // Tagging `verified` rewrites the snapshot under a new id (as `restic tag`): name both.
+        const retagged = r.retaggedFrom ? `; snapshot ${r.retaggedFrom.slice(0, 8)} verified, now ${r.snapshot?.slice(0, 8)}` : '';
+        if (r.snapshot === undefined && r.why !== undefined) out(`FAILED  ${cell}: ${r.why}`);
+        else if (r.format === 'mirror') out(`${verdict} ${cell}: mirror, ${r.filesChecked}/${r.totalFiles} files checked against the live source (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%${tail}`);
+        else out(`${verdict} ${cell}: snapshot ${(r.retaggedFrom ?? r.snapshot)?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${retagged}${tail}`);
         for (const f of r.findings) out(`   damaged: ${f.path}: ${f.problem}`);
       },
     });

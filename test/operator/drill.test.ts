@@ -1,7 +1,8 @@
 /**
  * Restore drills and damage reports, end to end through the CLI: a paths source backed up twice
- * into a local repository (and a mirror, which drills skip). A drill restores the next slice of
- * the newest snapshot's files and verifies them; with the default rotation of 7 every file is
+ * into a local repository (and a mirror). A drill restores the next slice of
+ * the newest snapshot's files and verifies them (the mirror's drill compares it with the live
+ * source, see mirror-drill.test.ts); with the default rotation of 7 every file is
  * restored once per round; a pass tags the snapshot `verified` (as the real restic sees it) and
  * shows in `status`. Then one byte of one data blob is flipped on disk: `drill --full` and
  * `check --read-data` name the pack, the file and the snapshots, and every other file still
@@ -114,17 +115,22 @@ sources:
     await s?.cleanup();
   });
 
-  it('drill restores and verifies the first slice of the newest snapshot, prints coverage and skips the mirror', async () => {
+  it('drill restores and verifies the first slice of the newest snapshot, prints coverage, and compares the mirror with the source', async () => {
     const r = await lifeboat(config, ['drill']);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, new RegExp(`^PASSED +docs -> repo: snapshot [0-9a-f]{8}, ${PER_DRILL}/${TOTAL} files restored and verified \\(.+\\), round 1 coverage ${Math.round((PER_DRILL / TOTAL) * 100)}%`, 'm'));
-    assert.match(r.stdout, /^SKIPPED docs -> mirror: /m);
+    // Issue 16: a mirror is no longer skipped; its drill compares it with the live source.
+    assert.match(r.stdout, new RegExp(`^PASSED +docs -> mirror: mirror, ${PER_DRILL}/${TOTAL} files checked against the live source`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED|damaged/);
     lastCoverage = PER_DRILL / TOTAL;
-    // Tagging rewrites the snapshot under a new id: the drill names the one that now exists.
+    // Tagging rewrites the snapshot under a new id: the drill names the drilled one and the one that now exists.
     const snaps = await resticSnapshots(repo, passwordFile, 'source:docs');
     assert.equal(snaps.length, 2);
-    assert.equal(/^PASSED +docs -> repo: snapshot ([0-9a-f]{8})/m.exec(r.stdout)?.[1], snaps[1]!.short_id, `restic's snapshots: ${snaps.map((x) => `${x.short_id} ${x.tags}`).join('; ')}`);
+    const ids = /^PASSED +docs -> repo: snapshot ([0-9a-f]{8}), .*; snapshot \1 verified, now ([0-9a-f]{8})/m.exec(r.stdout);
+    assert.ok(ids, `no "snapshot A verified, now B":\n${r.stdout}`);
+    assert.equal(ids[2], snaps[1]!.short_id, `restic's snapshots: ${snaps.map((x) => `${x.short_id} ${x.tags}`).join('; ')}`);
+    assert.notEqual(ids[1], ids[2]);
+    assert.ok(!snaps.some((x) => x.short_id === ids[1]), 'the drilled id is gone, as after restic tag');
   });
 
   it('repeated drills (rotation 7) restore every file once per round, then start round 2', async () => {
@@ -167,7 +173,7 @@ sources:
     assert.equal(chk.code, 0, show(chk));
   });
 
-  it('status --json shows the last drill and its coverage for the repository cell only', async () => {
+  it('status --json shows the last drill and its coverage for the repository cell and for the mirror cell', async () => {
     const r = await lifeboat(config, ['status', '--json']);
     assert.equal(r.code, 0, show(r));
     const cells = (JSON.parse(r.stdout) as { cells: StatusCell[] }).cells;
@@ -177,8 +183,9 @@ sources:
     assert.ok(repoCell.last_drill !== null && Date.now() - Date.parse(repoCell.last_drill) < 120_000, `last_drill ${repoCell.last_drill}`);
     assert.equal(repoCell.last_drill_ok, true);
     assert.equal(repoCell.drill_coverage, lastCoverage);
-    assert.equal(mirrorCell.last_drill, null);
-    assert.equal(mirrorCell.drill_coverage, null);
+    // Issue 16: the mirror was drilled once (the first drill; the others named the repository).
+    assert.equal(mirrorCell.last_drill_ok, true);
+    assert.equal(mirrorCell.drill_coverage, PER_DRILL / TOTAL);
   });
 
   it('after one flipped byte in a data blob, drill --full fails and names the pack and the file', async () => {
@@ -229,5 +236,90 @@ sources:
     const bad = await lifeboat(config, ['restore', '--source', 'docs', '--path', path.join(docs, 'photos/big.jpg'), '--target', s.path('restore', 'big')]);
     assert.equal(bad.code, 1, show(bad));
     assert.match(bad.stdout + bad.stderr, /photos\/big\.jpg/);
+  });
+});
+
+describe('drills go on past destinations that cannot be drilled', () => {
+  let s: Scratch;
+  let config: string;
+  let passwordFile: string;
+  let repo: string;
+
+  before(async () => {
+    requireTools();
+    s = await Scratch.create('drill-gone');
+    passwordFile = await s.passwordFile();
+    const otherPassword = s.path('secrets', 'other');
+    await fsp.writeFile(otherPassword, 'the password it was made with\n', { mode: 0o600 });
+    repo = s.path('repo');
+    const docs = s.path('live', 'docs');
+    await writeTree(docs, { 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    config = s.path('lifeboat.yaml');
+    const dest = (name: string, pw: string): string => `  ${name}:\n    kind: local\n    path: ${s.path(name)}\n    password_file: ${pw}\n`;
+    // The two broken ones come first: today the first one ended the drills with rc 10.
+    await fsp.writeFile(
+      config,
+      `state_dir: ${s.path('state')}
+hostname: drill-host
+destinations:
+${dest('emptied', passwordFile)}${dest('rekeyed', otherPassword)}${dest('repo', passwordFile)}sources:
+  docs:
+    paths: [${docs}]
+    priority: high
+    frequency: daily
+    destinations: [emptied, rekeyed, repo]
+`,
+    );
+    for (const d of ['emptied', 'rekeyed', 'repo']) {
+      const e = await lifeboat(config, ['drive', 'enroll', d]);
+      assert.equal(e.code, 0, show(e));
+    }
+    const r = await lifeboat(config, ['run']);
+    assert.equal(r.code, 0, show(r));
+    // A drive that is mounted but holds no repository any more, and one whose password changed.
+    for (const e of await fsp.readdir(s.path('emptied'))) await fsp.rm(s.path('emptied', e), { recursive: true, force: true });
+    await fsp.writeFile(otherPassword, 'not the password it was made with\n');
+  });
+
+  after(async () => {
+    await s?.cleanup();
+  });
+
+  it('each broken destination fails with its reason and no repo-init advice, the good one is still drilled, the exit is non-zero', async () => {
+    const r = await lifeboat(config, ['drill']);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /^FAILED +docs -> emptied: Cannot open repository .*emptied.*: no config file found \[NO_REPOSITORY\]$/m);
+    assert.match(r.stdout, /^FAILED +docs -> rekeyed: .*\[WRONG_PASSWORD\]$/m);
+    assert.match(r.stdout, /^PASSED +docs -> repo: snapshot [0-9a-f]{8}, 1\/2 files restored and verified/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /repo init/);
+
+    const st = await lifeboat(config, ['status', '--json']);
+    const cells = (JSON.parse(st.stdout) as { cells: StatusCell[] }).cells;
+    assert.deepEqual(
+      cells.map((c) => [c.destination, c.last_drill_ok]),
+      [
+        ['emptied', false],
+        ['rekeyed', false],
+        ['repo', true],
+      ],
+    );
+  });
+
+  it('the JSON names the snapshot a pass re-tagged and the id it had before; a drill of an already verified snapshot names one', async () => {
+    await writeTree(s.path('live', 'docs'), { 'c.txt': 'gamma\n' });
+    assert.equal((await lifeboat(config, ['run', '--destination', 'repo'])).code, 0);
+    const [, newest] = await resticSnapshots(repo, passwordFile, 'source:docs');
+    assert.ok(newest && !newest.tags?.includes('verified'));
+    const first = jsonLines<DrillLine & { retaggedFrom?: string }>((await lifeboat(config, ['drill', '--destination', 'repo', '--json'])).stdout);
+    assert.equal(first.length, 1);
+    assert.equal(first[0]!.outcome, 'passed');
+    assert.equal(first[0]!.retaggedFrom, newest.id);
+    const now = (await resticSnapshots(repo, passwordFile, 'verified')).find((x) => x.time === newest.time);
+    assert.equal(first[0]!.snapshot, now?.id);
+    assert.notEqual(now?.id, newest.id);
+
+    const again = jsonLines<DrillLine & { retaggedFrom?: string }>((await lifeboat(config, ['drill', '--destination', 'repo', '--json'])).stdout)[0]!;
+    assert.equal(again.snapshot, now?.id);
+    assert.equal(again.retaggedFrom, undefined);
   });
 });

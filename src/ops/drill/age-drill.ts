@@ -20,7 +20,7 @@
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import { ageDecryptArmored, ageDecryptFile, type AgeOutcome } from './age-cli.ts';
-import type { DrillFinding } from './snapshot-files.ts';
+import { withRestored, type DrillFinding } from './snapshot-files.ts';
 import { readSopsFile, verifySopsFile, type SopsFile } from './sops-file.ts';
 
 export const SNIFF_MAX_BYTES = 1024 * 1024;
@@ -104,20 +104,9 @@ export async function ageDrill<F extends AgeDrillFile>(input: AgeDrillInput<F>):
     looked++;
     bytes += size;
     if (input.skip.has(f.path)) continue;
-    const dest = path.join(input.scratch, `age-${looked}`);
-    try {
-      try {
-        await input.restore(f, dest);
-      } catch (e) {
-        findings.push({ path: f.path, problem: `cannot be restored: ${(e as Error).message}` });
-        continue;
-      }
-      const problem = await examine(f, dest, input.identity, run, t);
-      if (problem === AGE_MISSING) return { ok: false, summary: `age: not tested, ${INSTALL}`, findings: [...findings, { path: f.path, problem: `not decryption-tested: ${INSTALL}` }] };
-      if (problem !== undefined) findings.push({ path: f.path, problem });
-    } finally {
-      await fsp.rm(dest, { force: true });
-    }
+    const problem = await withRestored(f, path.join(input.scratch, `age-${looked}`), { restore: input.restore, findings }, (dest) => examine(f, dest, input.identity, run, t));
+    if (problem === AGE_MISSING) return { ok: false, summary: `age: not tested, ${INSTALL}`, findings: [...findings, { path: f.path, problem: `not decryption-tested: ${INSTALL}` }] };
+    if (problem !== undefined) findings.push({ path: f.path, problem });
   }
   const limited = looked < ordered.length ? `; looked at ${looked} of ${ordered.length} files, the rest in later drills` : '';
   return { ok: findings.length === 0, summary: summarise(t) + limited, findings };

@@ -3,33 +3,44 @@
  *
  * For each cell (source x repository destination) a drill takes the source's newest snapshot,
  * lists its files in path order and restores the next slice of them into a scratch directory,
- * so that after `rotation` drills every file has been restored once (the cursor and round live
- * in the state store; coverage = share of files restored in the current round). Every byte is
- * verified against the blob ids on the way; a restored file whose live original still has the
- * snapshot's size and mtime must also equal the live file. A rotating `check
+ * so that after `rotation` drills every file has been restored once (drill-slice.ts; the cursor
+ * and round live in the state store; coverage = share of files restored in the current round).
+ * Every byte is verified against the blob ids on the way; a restored file whose live original
+ * still has the snapshot's size and mtime must also equal the live file. A rotating `check
  * --read-data-subset n/rotation` re-reads a slice of the packs. Application drills: a
- * PostgreSQL dump is loaded into a throwaway server and queried (postgres-drill.ts); with an
- * `age_identity`, age and SOPS files are decrypted with it (age-drill.ts). A passed drill tags
- * the snapshot `verified` (the last-known-good copy retention never drops).
+ * PostgreSQL dump, a command's output or dump files kept in a paths source
+ * (dump-files-drill.ts), is loaded into a throwaway server and queried (postgres-drill.ts); with
+ * an `age_identity`, age and SOPS files are decrypted with it (age-drill.ts). A passed drill tags
+ * the snapshot `verified` (the last-known-good copy retention never drops), which rewrites it
+ * under a new id as `restic tag` does: the result names both. A mirror destination has no
+ * snapshot: its drill compares the mirror with the live source (mirror-drill.ts), with the same
+ * rotation. A cell that cannot be drilled (no repository, a wrong password) fails with its
+ * reason and the drills of the other cells go on.
  */
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { check } from '../../core/checker/checker.ts';
 import { addSnapshotTags } from '../../core/repository/snapshot-tags.ts';
+import { errorInfo } from '../../core/errors.ts';
 import { toUnixNs } from '../../core/format/go-time.ts';
 import type { SnapshotId, TreeId } from '../../core/ids.ts';
 import type { Config, Destination, Source } from '../../config/index.ts';
+import type { Env } from '../../core/filter/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
+import { mirrorPaths } from '../mirror/mirror.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { deviceView, sourceTag } from '../jobs/cell-context.ts';
 import { destinationPassword } from '../jobs/destination-password.ts';
 import { selectCells } from '../jobs/run-coverage.ts';
 import { postgresDrill } from './postgres-drill.ts';
+import { dumpFilesDrill } from './dump-files-drill.ts';
 import { ageDrill, isAgeName } from './age-drill.ts';
+import { sha256File } from './file-digest.ts';
+import { mirrorDrill, sourceExcludes } from './mirror-drill.ts';
+import { drillSlice } from './drill-slice.ts';
 import { listFiles, restoreFile, type DrillFinding, type FileEntry } from './snapshot-files.ts';
 
 export type { DrillFinding } from './snapshot-files.ts';
@@ -40,7 +51,10 @@ export interface DrillResult {
   readonly source: string;
   readonly destination: string;
   readonly outcome: 'passed' | 'failed' | 'skipped';
+  /** The snapshot as it exists now: after a pass, the one tagged `verified`. */
   readonly snapshot?: string | undefined;
+  /** The id the drilled snapshot had before tagging rewrote it (as `restic tag` does); set only when it changed. */
+  readonly retaggedFrom?: string | undefined;
   readonly filesChecked: number;
   readonly bytesChecked: number;
   readonly totalFiles: number;
@@ -50,6 +64,10 @@ export interface DrillResult {
   readonly findings: readonly DrillFinding[];
   readonly app?: string | undefined;
   readonly why?: string | undefined;
+  /** A mirror is drilled by comparing it with the live source (mirror-drill.ts), a repository by restoring. */
+  readonly format: 'repository' | 'mirror';
+  /** What the drill saw that is no failure (a mirror's files the source no longer has, ...). */
+  readonly notes: readonly string[];
 }
 
 async function liveMatches(entry: FileEntry, restoredSha: string): Promise<string | undefined> {
@@ -60,14 +78,7 @@ async function liveMatches(entry: FileEntry, restoredSha: string): Promise<strin
     return undefined; // gone from the live system: nothing to compare
   }
   if (!st.isFile() || st.size !== entry.node.size || st.mtimeNs !== toUnixNs(entry.node.mtime)) return undefined; // changed since: fine
-  const h = createHash('sha256');
-  const fh = await fsp.open(entry.path, 'r');
-  try {
-    for await (const chunk of fh.createReadStream()) h.update(chunk as Buffer);
-  } finally {
-    await fh.close().catch(() => {});
-  }
-  return h.digest('hex') === restoredSha ? undefined : 'differs from the live file although size and mtime are unchanged (silent corruption on one side)';
+  return (await sha256File(entry.path)).sha === restoredSha ? undefined : 'differs from the live file although size and mtime are unchanged (silent corruption on one side)';
 }
 
 export interface DrillOptions {
@@ -78,11 +89,25 @@ export interface DrillOptions {
   readonly rotation?: number;
 }
 
-export async function runDrills(config: Config, opts: DrillOptions, deps: { probe: DeviceProbe; state: StateStore; now?: () => Date; onResult?: (r: DrillResult) => void }): Promise<DrillResult[]> {
+export interface DrillDeps {
+  readonly probe: DeviceProbe;
+  readonly state: StateStore;
+  /** For `$VAR`s in a source's exclude files (a mirror drill applies the source's excludes). */
+  readonly env?: Env | undefined;
+  readonly now?: () => Date;
+  readonly onResult?: (r: DrillResult) => void;
+}
+
+export async function runDrills(config: Config, opts: DrillOptions, deps: DrillDeps): Promise<DrillResult[]> {
   const results: DrillResult[] = [];
   const now = deps.now ?? (() => new Date());
   for (const { source, destination } of selectCells(config, { source: opts.source, destination: opts.destination })) {
-    const r = await drillCell(source, destination, opts, deps, now);
+    // One destination that cannot be drilled (no repository, a wrong password) is a failed drill
+    // of its cells, never the end of the drills of the others.
+    const r = await drillCell(source, destination, opts, deps, now).catch((e: unknown): DrillResult => {
+      const info = errorInfo(e);
+      return { ...emptyResult(source, destination), outcome: 'failed', why: `${info.message} [${info.code}]` };
+    });
     results.push(r);
     if (r.outcome !== 'skipped') {
       deps.state.recordDrill({ source: source.name, destination: destination.name, snapshot: r.snapshot ?? '', at: now().getTime(), ok: r.outcome === 'passed', filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, coverage: r.coverage, details: r.findings.length ? JSON.stringify(r.findings.slice(0, 50)) : r.why });
@@ -92,11 +117,24 @@ export async function runDrills(config: Config, opts: DrillOptions, deps: { prob
   return results;
 }
 
-async function drillCell(source: Source, destination: Destination, opts: DrillOptions, deps: { probe: DeviceProbe; state: StateStore }, now: () => Date): Promise<DrillResult> {
-  const base = { source: source.name, destination: destination.name, filesChecked: 0, bytesChecked: 0, totalFiles: 0, coverage: 0, round: 0, packsRead: 0, findings: [] as DrillFinding[] };
+function emptyResult(source: Source, destination: Destination): Omit<DrillResult, 'outcome'> {
+  return { source: source.name, destination: destination.name, filesChecked: 0, bytesChecked: 0, totalFiles: 0, coverage: 0, round: 0, packsRead: 0, findings: [], format: destination.format, notes: [] };
+}
+
+function rotationOf(opts: DrillOptions): number {
+  return Math.max(1, opts.rotation ?? 7);
+}
+
+/** A command source whose output is a PostgreSQL dump, which the PostgreSQL drill loads. */
+function dumpsPostgres(source: Source): source is Source & { kind: 'command' } {
+  return source.kind === 'command' && /pg_dump/.test(source.command.text);
+}
+
+async function drillCell(source: Source, destination: Destination, opts: DrillOptions, deps: DrillDeps, now: () => Date): Promise<DrillResult> {
+  const base = emptyResult(source, destination);
   const st = await checkDestination(deviceView(destination), deps.probe);
   if (st.state !== 'ready') return { ...base, outcome: 'skipped', why: st.why };
-  if (destination.format !== 'repository') return { ...base, outcome: 'skipped', why: 'mirror destinations are checked by comparing with the source; drills restore from repositories' };
+  if (destination.format === 'mirror') return drillMirror(source, destination, opts, deps);
   const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
   const repo = await Repository.open(new LocalBackend(destination.root), { password });
   const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-drill-'));
@@ -110,16 +148,8 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
     const files: FileEntry[] = [];
     await listFiles(repo, latest.snapshot.tree as TreeId, '/', files, findings);
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const rotation = Math.max(1, opts.rotation ?? 7);
-    const cur = deps.state.drillCursor(source.name, destination.name);
-    let round = cur?.round ?? 1;
-    let startIdx = cur ? files.findIndex((f) => f.path > cur.cursor) : 0;
-    if (startIdx < 0) {
-      startIdx = 0;
-      round++;
-    }
-    const count = opts.full ? files.length : Math.min(files.length, Math.max(1, Math.ceil(files.length / rotation)));
-    const sample = opts.full ? files : files.slice(startIdx, startIdx + count);
+    const rotation = rotationOf(opts);
+    const { sample, round, coverage, next } = drillSlice(files, deps.state.drillCursor(source.name, destination.name), { rotation, full: opts.full === true });
     let bytes = 0;
     let i = 0;
     for (const f of sample) {
@@ -135,14 +165,7 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
         await fsp.rm(dest, { force: true });
       }
     }
-    const last = sample[sample.length - 1];
-    let coverage: number;
-    if (opts.full || files.length === 0) coverage = 1;
-    else {
-      const endIdx = startIdx + sample.length;
-      coverage = endIdx / files.length;
-      deps.state.setDrillCursor(source.name, destination.name, endIdx >= files.length ? '\uffff' : (last?.path ?? ''), round);
-    }
+    if (next) deps.state.setDrillCursor(source.name, destination.name, next.cursor, next.round);
     // Rotate through the packs as well: subset n of `rotation`.
     const n = ((round - 1) * rotation + Math.floor(coverage * rotation)) % rotation + 1;
     const c = await check(repo, { readData: opts.full ? { n: 1, m: 1 } : { n, m: rotation } });
@@ -151,7 +174,7 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
       findings.push({ path: what, problem: e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message });
     }
     const apps: string[] = [];
-    if (source.kind === 'command' && /pg_dump/.test(source.command.text) && findings.length === 0) {
+    if (dumpsPostgres(source) && findings.length === 0) {
       const dump = files.find((f) => f.path === '/' + source.filename);
       if (dump) {
         const dest = path.join(scratch, 'dump.sql');
@@ -160,6 +183,18 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
         apps.push(pg.summary);
         if (!pg.ok) findings.push({ path: '/' + source.filename, problem: `PostgreSQL drill failed: ${pg.summary}` });
       }
+    }
+    if (source.kind === 'paths') {
+      const dumps = await dumpFilesDrill({
+        files,
+        position: sample[0] !== undefined ? files.indexOf(sample[0]) / files.length : 0,
+        full: opts.full === true,
+        scratch,
+        skip: new Set(findings.map((f) => f.path)),
+        restore: (f, dest) => restoreFile(repo, f.node, dest),
+      });
+      if (dumps.summary !== undefined) apps.push(dumps.summary);
+      findings.push(...dumps.findings);
     }
     if (source.age_identity !== undefined) {
       const age = await ageDrill({
@@ -191,9 +226,35 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
       }
     }
     void now;
-    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: snapshotId, filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app };
+    return { source: source.name, destination: destination.name, outcome: ok ? 'passed' : 'failed', snapshot: snapshotId, ...(snapshotId !== latest.id ? { retaggedFrom: latest.id } : {}), filesChecked: sample.length, bytesChecked: bytes, totalFiles: files.length, coverage, round, packsRead: c.packsRead, findings, app, format: 'repository', notes: [] };
   } finally {
     await fsp.rm(scratch, { recursive: true, force: true });
     await repo.close();
   }
+}
+
+async function drillMirror(source: Source, destination: Destination, opts: DrillOptions, deps: DrillDeps): Promise<DrillResult> {
+  const lastRunAt = deps.state.lastSuccess(source.name, destination.name)?.startedAt;
+  if (lastRunAt === undefined && !existsSync(mirrorPaths(destination.root, source.name, '').target)) {
+    return { ...emptyResult(source, destination), outcome: 'skipped', why: 'no mirror run of this source yet' };
+  }
+  const m = await mirrorDrill({
+    root: destination.root,
+    source,
+    exclude: await sourceExcludes(source, deps.env ?? {}),
+    lastRunAt,
+    cursor: deps.state.drillCursor(source.name, destination.name),
+    rotation: rotationOf(opts),
+    full: opts.full === true,
+  });
+  if (m.next) deps.state.setDrillCursor(source.name, destination.name, m.next.cursor, m.next.round);
+  const findings = [...m.findings];
+  let app: string | undefined;
+  if (m.outputFile !== undefined && dumpsPostgres(source) && findings.length === 0) {
+    const pg = await postgresDrill(m.outputFile);
+    app = pg.summary;
+    if (!pg.ok) findings.push({ path: m.outputFile, problem: `PostgreSQL drill failed: ${pg.summary}` });
+  }
+  const { filesChecked, bytesChecked, totalFiles, coverage, round, notes } = m;
+  return { ...emptyResult(source, destination), outcome: findings.length === 0 ? 'passed' : 'failed', filesChecked, bytesChecked, totalFiles, coverage, round, findings, notes, app };
 }

@@ -54,3 +54,21 @@ export async function restoreFile(repo: Repository, node: TreeNode, dest: string
   if (BigInt(size) !== node.size) throw new Error(`restored ${size} bytes, the snapshot says ${node.size}`);
   return { sha: h.digest('hex'), size };
 }
+
+/**
+ * Restores `entry` to `dest` with `restore`, hands the restored file to `use` and removes it
+ * again. A restore that fails is a finding and `use` is not called (the result is undefined).
+ */
+export async function withRestored<F extends { readonly path: string }, T>(entry: F, dest: string, o: { readonly restore: (entry: F, dest: string) => Promise<unknown>; readonly findings: DrillFinding[] }, use: (dest: string) => Promise<T>): Promise<T | undefined> {
+  try {
+    try {
+      await o.restore(entry, dest);
+    } catch (e) {
+      o.findings.push({ path: entry.path, problem: `cannot be restored: ${(e as Error).message}` });
+      return undefined;
+    }
+    return await use(dest);
+  } finally {
+    await fsp.rm(dest, { force: true });
+  }
+}

@@ -65,11 +65,16 @@ const NS_TIME_FS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994]);
  * exactly; FAT-family drives (2 s resolution) get a 1 s window instead.
  */
 async function modifyWindow(root: string): Promise<string[]> {
+  const ns = await keepsNanoseconds(root);
+  return ns === undefined ? [] : ns ? ['--modify-window=-1'] : ['--modify-window=1'];
+}
+
+/** Whether the filesystem at `root` keeps nanosecond mtimes; undefined when it cannot be told. */
+export async function keepsNanoseconds(root: string): Promise<boolean | undefined> {
   try {
-    const st = await fsp.statfs(root);
-    return NS_TIME_FS.has(Number(st.type)) ? ['--modify-window=-1'] : ['--modify-window=1'];
+    return NS_TIME_FS.has(Number((await fsp.statfs(root)).type));
   } catch {
-    return [];
+    return undefined;
   }
 }
 

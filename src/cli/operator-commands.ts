@@ -17,7 +17,7 @@ import { deviceView } from '../ops/jobs/cell-context.ts';
 import { destinationPassword } from '../ops/jobs/destination-password.ts';
 import { loadCoverageConfig } from './load-coverage-config.ts';
 import { EXIT } from './exit-codes.ts';
-import { Progress, fmtBytes } from './progress.ts';
+import { Progress, fmtBytes, plural } from './progress.ts';
 
 type Env = NodeJS.ProcessEnv;
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -90,7 +90,7 @@ export async function runRestoreCommand(args: string[], env: Env): Promise<numbe
   if (values.json) out(JSON.stringify({ type: 'summary', destination: r.destination, snapshot: r.snapshot, target: r.target, safety_snapshot: r.safetySnapshot, files: r.summary.files, skipped_complete: r.summary.skippedFiles, bytes: r.summary.bytes, verified: r.summary.verifiedFiles, errors: r.summary.errors }));
   else {
     if (r.safetySnapshot) out(`safety snapshot ${r.safetySnapshot.slice(0, 8)} (tag pre-restore) holds what was there before`);
-    out(`restored ${r.summary.files} files (${fmtBytes(r.summary.bytes)}) from ${r.destination} snapshot ${r.snapshot.slice(0, 8)} into ${r.target}; ${r.summary.verifiedFiles} verified${r.summary.skippedFiles ? `, ${r.summary.skippedFiles} already complete` : ''}`);
+    out(`restored ${plural(r.summary.files, 'file')} (${fmtBytes(r.summary.bytes)}) from ${r.destination} snapshot ${r.snapshot.slice(0, 8)} into ${r.target}; ${r.summary.verifiedFiles} verified${r.summary.skippedFiles ? `, ${r.summary.skippedFiles} already complete` : ''}`);
     for (const e of r.summary.errors) out(`error: ${e.path}: ${e.message}`);
   }
   return r.summary.errors.length > 0 ? EXIT.ERROR : EXIT.OK;
@@ -108,7 +108,7 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
         if (values.json) return out(JSON.stringify({ type: 'drill', ...r }));
         const cell = `${r.source} -> ${r.destination}`;
         if (r.outcome === 'skipped') return out(`SKIPPED ${cell}: ${r.why}`);
-        out(`${r.outcome === 'passed' ? 'PASSED ' : 'FAILED '} ${cell}: snapshot ${r.snapshot?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${r.app ? `; ${r.app}` : ''}`);
+        out(`${r.outcome === 'passed' ? 'PASSED ' : 'FAILED '} ${cell}: snapshot ${r.snapshot?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${plural(r.packsRead, 'pack')} re-read${r.app ? `; ${r.app}` : ''}`);
         for (const f of r.findings) out(`   damaged: ${f.path}: ${f.problem}`);
       },
     });
@@ -146,7 +146,7 @@ export async function runCheckCommand(args: string[], env: Env): Promise<number>
         if (r.errors.length > 0) bad = true;
         report.push({ destination: d.name, ok: r.errors.length === 0, errors: r.errors, hints: r.hints, snapshots: r.snapshots, packs: r.packs, packs_read: r.packsRead });
         if (!values.json) {
-          out(`${d.name}: ${r.errors.length === 0 ? 'no errors' : `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}`} (${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} read` : ''})`);
+          out(`${d.name}: ${r.errors.length === 0 ? 'no errors' : plural(r.errors.length, 'problem')} (${plural(r.snapshots, 'snapshot')}, ${plural(r.packs, 'pack')}${values['read-data'] ? `, ${r.packsRead} read` : ''})`);
           for (const e of r.errors) {
             const what = `${e.kind} ${e.id.slice(0, 8)}`;
             out(`  damaged ${what}: ${e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message}`);

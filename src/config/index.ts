@@ -53,3 +53,4 @@ export { configJsonSchema } from './schema.ts';
 export { STARTER_PROBES, starterConfig } from './starter.ts';
 export type { FoundPath } from './starter.ts';
 export { DEFAULT_STATE_DIR } from './normalise.ts';
+export { closest, didYouMean } from './suggest.ts';

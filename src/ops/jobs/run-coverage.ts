@@ -111,11 +111,14 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
     }
     deps.onEvent?.({ type: 'cell-done', result: r });
   };
-  const started = now().getTime();
-  for (const { destination, state, due, notDue } of await planRun(config, sel, deps, started)) {
+  for (const { destination, due, notDue } of await planRun(config, sel, deps, now().getTime())) {
+    const started = now().getTime();
     for (const s of notDue) finish({ source: s.name, destination: destination.name, outcome: 'not-due', files: 0, filesWritten: 0, bytes: 0, durationMs: 0 }, started);
     if (due.length === 0) continue;
     if (deps.signal?.aborted) break;
+    // Checked again right before the writes: the cells of the destinations before this one may
+    // have taken an hour, and the plan's answer is only what `--dry-run` shows.
+    const state = await checkDestination(deviceView(destination), deps.probe);
     if (state.state !== 'ready') {
       const u = unavailable(destination, state);
       for (const s of due) finish(failedCell(s, destination, u, 0, u.outcome), started);

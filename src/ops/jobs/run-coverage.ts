@@ -21,7 +21,7 @@ import { LifeboatError, errorInfo, type ErrorInfo } from '../../core/errors.ts';
 import { closest, nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
 import { checkDestination, checkSpace, readMarker, verifyMarker, type DestinationState } from '../devices/index.ts';
 import { commandOutput } from '../hooks/command-output.ts';
-import { mirrorPaths, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
+import { mirrorCopyPath, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
 import { destinationPassword } from './destination-password.ts';
 import { lockDestination } from './destination-lock.ts';
 import { cellRefusal, mirrorBytesToWrite } from './source-guards.ts';
@@ -223,7 +223,7 @@ async function runCell(config: Config, source: Source, destination: Destination,
   // The price: a run that truly does not fit fills the drive before it fails, where an estimate
   // would have refused it early. An estimate that refuses runs which fit costs more: no backup.
   if (destination.format === 'mirror' && source.kind === 'paths') {
-    const needed = await mirrorBytesToWrite(source.paths, (p) => path.join(mirrorPaths(destination.root, source.name, '').target, path.basename(p) || 'root'), exclude);
+    const needed = await mirrorBytesToWrite(source.paths, (p) => mirrorCopyPath(destination.root, source.name, p), exclude);
     const space = await checkSpace(destination.root, needed, { probe: deps.probe });
     if (!space.ok) throw new LifeboatError('NO_SPACE', space.why, { hint: 'the mirror is as the last run left it' });
   }

@@ -66,7 +66,7 @@ export async function sourceGuardProblem(source: PathsSource, probe: DeviceProbe
 
 /**
  * Bytes a mirror run will write: the size of every source file whose size or mtime differ from
- * its copy in the mirror (rsync's quick check; a file with no copy counts in full), plus 1% and
+ * its copy in the mirror (rsync's quick check, to the second; a file with no copy counts in full), plus 1% and
  * 1 MiB for directories and rsync's temp names. `copyOf` maps a source path to its place in the
  * mirror. Replaced files are moved into versions/ (a rename on the same filesystem), so they
  * take no new space; excluded files are not counted.
@@ -91,7 +91,10 @@ export async function mirrorBytesToWrite(paths: readonly string[], copyOf: (sour
       for (const n of names) await walk(`${p === '/' ? '' : p}/${n}`, `${copy}/${n}`);
     } else if (st.isFile()) {
       const old = await fsp.lstat(copy).catch(() => undefined);
-      if (!old || old.size !== st.size || old.mtimeMs !== st.mtimeMs) total += st.size;
+      // Within a second counts as the same time: a FAT drive keeps 2 s steps, and rsync is run
+      // with --modify-window=1 there. On ext4 rsync compares nanoseconds, so a same-size edit
+      // within one second is missed here: an estimate too low by one file ends in a clean NO_SPACE.
+      if (!old || old.size !== st.size || Math.abs(old.mtimeMs - st.mtimeMs) > 1000) total += st.size;
     }
   };
   for (const p of paths) await walk(p, copyOf(p));

@@ -31,6 +31,11 @@ export function mirrorPaths(root: string, source: string, stamp: string): { targ
   return { target: path.join(root, 'current', source), versions: path.join(root, 'versions', stamp, source) };
 }
 
+/** Where a source path's copy lives: /srv/share of source S -> <root>/current/S/share. */
+export function mirrorCopyPath(root: string, source: string, sourcePath: string): string {
+  return path.join(root, 'current', source, path.basename(sourcePath) || 'root');
+}
+
 export function versionStamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
@@ -114,7 +119,7 @@ export async function mirrorSource(opts: {
   for (const src of opts.paths) {
     const st = await fsp.stat(src);
     // Each source path keeps its own name under the mirror: /srv/share -> current/<name>/share/
-    const dest = path.join(target, path.basename(src) || 'root');
+    const dest = mirrorCopyPath(opts.root, opts.name, src);
     const args = ['-aAXH', '--delete', '--delay-updates', '--numeric-ids', '--stats', '--backup', `--backup-dir=${path.join(versions, path.basename(src) || 'root')}`, ...(await modifyWindow(opts.root))];
     let excludeFile: string | undefined;
     if (opts.exclude && st.isDirectory()) {

@@ -6,16 +6,17 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { LifeboatError } from '../core/errors.ts';
-import { configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig } from '../config/index.ts';
+import { configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig, type Config } from '../config/index.ts';
 import { configFileDeps, configPath, loadCoverageConfig } from './load-coverage-config.ts';
 import { systemProbe, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
-import { runCoverage } from '../ops/jobs/run-coverage.ts';
+import { planRun, runCoverage, unavailable, type RunSelection } from '../ops/jobs/run-coverage.ts';
+import { cellRefusal } from '../ops/jobs/source-guards.ts';
 import { coverageStatus } from '../ops/jobs/coverage-status.ts';
 import { enrollDestination } from '../ops/jobs/enroll.ts';
 import { deviceView, type CellResult } from '../ops/jobs/cell-context.ts';
-import { EXIT } from './exit-codes.ts';
-import { Progress, fmtBytes, fmtDuration } from './progress.ts';
+import { EXIT, combineExitCodes, runExitCode } from './exit-codes.ts';
+import { Progress, fmtBytes, fmtDuration, plural } from './progress.ts';
 
 type Env = NodeJS.ProcessEnv;
 
@@ -63,16 +64,24 @@ export async function runInit(args: string[]): Promise<number> {
 }
 
 export async function runRun(args: string[], env: Env): Promise<number> {
-  const { values } = parse(args, { source: { type: 'string' }, destination: { type: 'string' }, due: { type: 'boolean' }, wait: { type: 'string' } });
+  const { values } = parse(args, { source: { type: 'string' }, destination: { type: 'string' }, due: { type: 'boolean' }, wait: { type: 'string' }, 'dry-run': { type: 'boolean', short: 'n' } });
   const config = await loadCoverageConfig(values.config, env);
   const state = StateStore.open(config.state_dir);
+  const sel = { source: values.source, destination: values.destination, due: values.due };
+  if (values['dry-run']) {
+    try {
+      return await dryRun(config, sel, state, values.json === true);
+    } finally {
+      state.close();
+    }
+  }
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
   let progress: Progress | undefined;
   try {
-    const results = await runCoverage(config, { source: values.source, destination: values.destination, due: values.due }, {
+    const results = await runCoverage(config, sel, {
       probe: systemProbe(),
       state,
       env: env as Record<string, string | undefined>,
@@ -81,7 +90,7 @@ export async function runRun(args: string[], env: Env): Promise<number> {
       lockWaitMs: values.wait ? Number(values.wait) * 1000 : 0,
       onEvent: (e) => {
         if (values.json) {
-          if (e.type !== 'progress' || !progress) out(JSON.stringify(e.type === 'cell-done' ? { type: 'cell', ...e.result } : e));
+          if (e.type !== 'progress' || !progress) out(JSON.stringify(e.type === 'cell-done' ? cellJson(e.result) : e));
           if (e.type === 'progress') {
             progress ??= Progress.for(`${e.source} -> ${e.destination}`, true);
             progress.update(e);
@@ -98,13 +107,14 @@ export async function runRun(args: string[], env: Env): Promise<number> {
         }
       },
     });
-    const failed = results.filter((r) => r.outcome === 'failed');
-    const partial = results.filter((r) => r.outcome === 'partial');
-    if (values.json) out(JSON.stringify({ type: 'summary', cells: results.length, succeeded: results.filter((r) => r.outcome === 'success').length, partial: partial.length, failed: failed.length, absent: results.filter((r) => r.outcome === 'absent').length, not_due: results.filter((r) => r.outcome === 'not-due').length }));
-    else if (!values.quiet && results.length === 0) out('nothing to do: no cell matches');
-    if (failed.length > 0) return EXIT.ERROR;
-    if (partial.length > 0) return EXIT.PARTIAL;
-    return EXIT.OK;
+    const count = (o: CellResult['outcome']): number => results.filter((r) => r.outcome === o).length;
+    // A signal before the first cell started leaves no interrupted cell, and is still an interrupt.
+    const code = ac.signal.aborted ? EXIT.INTERRUPTED : runExitCode(results);
+    if (values.json) out(JSON.stringify({ type: 'summary', cells: results.length, succeeded: count('success'), partial: count('partial'), failed: count('failed'), absent: count('absent'), interrupted: count('interrupted'), not_due: count('not-due') }));
+    else if (!values.quiet && results.length === 0 && !ac.signal.aborted) out('nothing to do: no cell matches');
+    else if (code === EXIT.UNAVAILABLE && count('failed') === 0) out(`nothing backed up: ${plural(count('absent'), 'due cell was', 'due cells were')} skipped, ${count('absent') === 1 ? 'its destination is' : 'their destinations are'} not here`);
+    if (ac.signal.aborted) process.stderr.write('lifeboat: interrupted: the cell in progress is recorded as interrupted, no snapshot was written for it [INTERRUPTED]\n');
+    return code;
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
@@ -112,19 +122,69 @@ export async function runRun(args: string[], env: Env): Promise<number> {
   }
 }
 
+/** A cell result as a `run --json` line. `bytes` is kept for old scripts (deprecated: it always was the bytes added). */
+function cellJson(r: CellResult): Record<string, unknown> {
+  return {
+    type: 'cell',
+    source: r.source,
+    destination: r.destination,
+    outcome: r.outcome,
+    snapshot: r.snapshot,
+    files: r.files,
+    files_written: r.filesWritten,
+    bytes_added: r.bytes,
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    error: r.error,
+    code: r.code,
+    hint: r.hint,
+  };
+}
+
+/** `run --dry-run`: the run's plan with the source guards, per cell; nothing is written or recorded. */
+async function dryRun(config: Config, sel: RunSelection, state: StateStore, json: boolean): Promise<number> {
+  const probe = systemProbe();
+  for (const { destination, state: dest, due, notDue } of await planRun(config, sel, { probe, state }, Date.now())) {
+    const where = dest.state === 'ready' ? `${destination.name} ready at ${dest.root}` : `${destination.name} ${dest.state}: ${dest.why}`;
+    for (const s of [...due, ...notDue]) {
+      const cell = `${s.name} -> ${destination.name}`;
+      const isDue = due.includes(s);
+      const last = state.lastSuccess(s.name, destination.name);
+      let would: 'run' | 'skip' | 'fail' | 'not-due' = isDue ? 'run' : 'not-due';
+      let why: string | undefined;
+      if (isDue && dest.state !== 'ready') {
+        const u = unavailable(destination, dest);
+        would = u.outcome === 'absent' ? 'skip' : 'fail';
+        why = u.message;
+      } else if (isDue) {
+        const refusal = await cellRefusal(s, destination, probe);
+        if (refusal) [would, why] = ['fail', `${refusal.message} [${refusal.code}]`];
+      }
+      const dueText = isDue ? (sel.due ? 'due' : 'selected') : 'not due';
+      const lastText = last ? `last success ${new Date(last.finishedAt).toISOString().slice(0, 16).replace('T', ' ')}` : 'no success yet';
+      if (json) out(JSON.stringify({ type: 'plan', source: s.name, destination: destination.name, due: isDue, would, destination_state: dest.state, destination_why: dest.state === 'ready' ? null : dest.why, why: why ?? null, last_success: last ? new Date(last.finishedAt).toISOString() : null }));
+      else out(`${({ run: 'would run ', skip: 'would skip', fail: 'would fail', 'not-due': '-         ' } as const)[would]} ${cell}: ${dueText} (${lastText}); ${why ?? (isDue ? `${where}, source guards pass` : where)}`);
+    }
+  }
+  if (!json) out('dry run: nothing was written and nothing recorded');
+  return EXIT.OK;
+}
+
 function describe(r: CellResult): string {
   const cell = `${r.source} -> ${r.destination}`;
   switch (r.outcome) {
     case 'success':
-      return `OK      ${cell}: ${r.files} files, ${fmtBytes(r.bytes)} written${r.snapshot ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''} (${fmtDuration(r.durationMs / 1000)})`;
+      return `OK      ${cell}: ${plural(r.files, 'file')}, ${r.filesWritten} written, ${fmtBytes(r.bytes)} added${r.snapshot ? `, snapshot ${r.snapshot.slice(0, 8)}` : ''} (${fmtDuration(r.durationMs / 1000)})`;
     case 'partial':
       return `PARTIAL ${cell}: ${r.error}`;
     case 'absent':
       return `ABSENT  ${cell}: ${r.error} (skipped)`;
+    case 'interrupted':
+      return `INTERRUPTED ${cell}: interrupted after ${fmtDuration(r.durationMs / 1000)}, no snapshot written`;
     case 'not-due':
       return `-       ${cell}: not due`;
     default:
-      return `FAILED  ${cell}: ${r.error}`;
+      return `FAILED  ${cell}: ${r.error}${r.code ? ` [${r.code}]` : ''}${r.hint ? `\n        hint: ${r.hint}` : ''}`;
   }
 }
 
@@ -137,7 +197,7 @@ export async function runStatus(args: string[], env: Env): Promise<number> {
     if (values.json) {
       out(JSON.stringify(report));
     } else {
-      const rows = report.cells.map((c) => [c.state, c.source, c.destination, c.priority, c.frequency, c.last_success ? `${c.last_success.slice(0, 16).replace('T', ' ')} (${ago(c.age_seconds)})` : '-', c.snapshots === null ? '-' : String(c.snapshots), c.size_bytes === null ? '-' : fmtBytes(c.size_bytes), c.last_drill ? `${c.last_drill_ok ? 'ok' : 'FAILED'} ${c.last_drill.slice(0, 10)}${c.drill_coverage !== null ? ` ${Math.round(c.drill_coverage * 100)}%` : ''}` : 'never', c.destination_present ? 'here' : `absent, seen ${c.last_seen ? c.last_seen.slice(0, 10) : 'never'}`]);
+      const rows = report.cells.map((c) => [c.state, c.source, c.destination, c.priority, c.frequency, c.last_success ? `${c.last_success.slice(0, 16).replace('T', ' ')} (${ago(c.age_seconds)})` : '-', c.snapshots === null ? '-' : String(c.snapshots), c.bytes_added === null ? '-' : fmtBytes(c.bytes_added), c.last_drill ? `${c.last_drill_ok ? 'ok' : 'FAILED'} ${c.last_drill.slice(0, 10)}${c.drill_coverage !== null ? ` ${Math.round(c.drill_coverage * 100)}%` : ''}` : 'never', c.destination_present ? 'here' : `absent, seen ${c.last_seen ? c.last_seen.slice(0, 10) : 'never'}`]);
       const head = ['STATE', 'SOURCE', 'DESTINATION', 'PRIORITY', 'FREQ', 'LAST GOOD', 'SNAPS', 'ADDED', 'DRILL', 'DRIVE'];
       const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
@@ -199,7 +259,7 @@ export async function runUsb(args: string[], env: Env): Promise<number> {
       // The drive is handed back (unmounted) even when the run cannot start at all.
       try {
         const r = await runRun(['--destination', dest, '--due', ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env);
-        code = code === EXIT.ERROR || r === EXIT.ERROR ? EXIT.ERROR : Math.max(code, r);
+        code = combineExitCodes(code, r);
       } catch (e) {
         failure = e;
       }
@@ -207,8 +267,10 @@ export async function runUsb(args: string[], env: Env): Promise<number> {
     const rel = await releaseDrive(m, probe);
     for (const n of rel.notes) say({ type: 'note', destination: dest, message: n }, `note: ${n}`);
     say({ type: 'release', destination: dest, safe: rel.safe, powered_off: rel.poweredOff, message: rel.message }, rel.message);
-    if (!rel.safe) code = EXIT.ERROR;
+    if (!rel.safe) code = combineExitCodes(code, EXIT.ERROR);
     if (failure !== undefined) throw failure;
+    if (code === EXIT.INTERRUPTED) break; // the drive just handed back was the last one
+
   }
   return code;
 }

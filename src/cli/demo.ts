@@ -24,7 +24,7 @@ import { restore } from '../core/restorer/restorer.ts';
 import { check } from '../core/checker/checker.ts';
 import { compilePatterns } from '../core/filter/index.ts';
 import { LifeboatError } from '../core/errors.ts';
-import { fmtBytes } from './progress.ts';
+import { fmtBytes, plural } from './progress.ts';
 
 function prng(seed: number): (n: number) => Buffer {
   let s = seed >>> 0;
@@ -139,7 +139,7 @@ export async function runDemo(args: string[], print: (s: string) => void): Promi
     }
     const report = await coverageStatus(config, { probe, state });
     print('5. status:');
-    for (const c of report.cells) print(`     ${c.state.padEnd(6)} ${c.source.padEnd(13)} -> ${c.destination.padEnd(11)} ${c.snapshots === null ? 'mirror' : `${c.snapshots} snapshots`}`);
+    for (const c of report.cells) print(`     ${c.state.padEnd(6)} ${c.source.padEnd(13)} -> ${c.destination.padEnd(11)} ${c.snapshots === null ? 'mirror' : plural(c.snapshots, 'snapshot')}`);
     for (const w of report.warnings) print(`     ${w.level}: ${w.message}`);
 
     const vault = config.destinations.find((d) => d.name === 'vault')!;
@@ -155,7 +155,7 @@ export async function runDemo(args: string[], print: (s: string) => void): Promi
       print(`6. restored ${one} from snapshot ${id.slice(0, 8)} to ${restored}: identical (sha256)`);
       const c = await check(repo, { readData: { n: 1, m: 1 } });
       if (c.errors.length > 0) throw new LifeboatError('INTEGRITY', `check found ${c.errors.length} errors: ${c.errors[0]?.message}`);
-      print(`7. check --read-data of vault: ${c.snapshots} snapshots, ${c.packs} packs, ${c.blobs} blobs, no errors`);
+      print(`7. check --read-data of vault: ${plural(c.snapshots, 'snapshot')}, ${plural(c.packs, 'pack')}, ${plural(c.blobs, 'blob')}, no errors`);
     } finally {
       await repo.close();
     }

@@ -8,7 +8,9 @@
  * thread's live heap is 10-30 MB, and the default let the heap reach twice that. bench: check
  * --read-data and restore peak about 30 MB lower at the same speed. bin/lifeboat passes the same flag.
  */
+import { readFileSync } from 'node:fs';
 import { LifeboatError } from '../core/errors.ts';
+import { closest } from '../config/index.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { parseWorkerCount, setDefaultWorkers } from '../core/workers/index.ts';
 // Command modules load on demand: a `repo` command should not pay for YAML, zod and SQLite.
@@ -23,9 +25,9 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
   lifeboat config check [--json]         every problem at once, with file:line
   lifeboat config schema                 JSON Schema for editors
   lifeboat drive enroll DEST             prepare a destination once (repository or mirror + marker)
-  lifeboat run [--source S] [--destination D] [--due] [--json]
+  lifeboat run [--source S] [--destination D] [--due] [--dry-run] [--wait SECONDS] [--json]
   lifeboat status [--json]               the coverage map: what is protected where, how fresh
-  lifeboat usb                           attached enrolled drives: mount, run due cells, unmount
+  lifeboat usb [--no-run] [--json]       attached enrolled drives: mount, run due cells, unmount
   lifeboat restore --source S [--destination D] [--snapshot latest|DATE|ID] [--path P]...
                    (--target DIR | --in-place [--yes]) [--dry-run]
   lifeboat drill   [--source S] [--destination D] [--full]   restore tests; a pass tags the snapshot verified
@@ -45,17 +47,71 @@ Usage (one repository):
   lifeboat repo check     --repo DIR [--read-data | --read-data-subset N/M]
   lifeboat repo cat       --repo DIR config|key|index|snapshot|pack|blob [ID]
 
+Every command: --help (-h) for its usage; lifeboat --version.
 Common options: --password-file F (or LIFEBOAT_PASSWORD_FILE / LIFEBOAT_PASSWORD; RESTIC_* also
 honoured), --json for machine-readable output. RESTIC_REPOSITORY is honoured for --repo.
 Exit codes: 0 ok, 1 error, 2 usage, 3 some files could not be read, 10 no repository,
-11 locked, 12 wrong password, 130 interrupted.
+11 locked, 12 wrong password, 13 destination unavailable, 130 interrupted. A run whose failed
+cells share one error code exits with that code's number (mixed codes: 1); a run that backed
+up nothing because every due cell's drive was absent exits 13.
 `;
+
+const COMMANDS = ['init', 'config', 'drive', 'run', 'status', 'usb', 'restore', 'drill', 'check', 'forget', 'demo', 'repo', 'help'];
+
+/**
+ * `lifeboat CMD [SUB] --help`: the USAGE lines of that command (of CMD SUB when there is such a
+ * subcommand), then the common options and exit codes. One text, so the two never disagree.
+ */
+function commandUsage(group: string, sub: string | undefined): string {
+  const lines = USAGE.split('\n');
+  const pick = (prefix: string): string[] => {
+    const picked: string[] = [];
+    let inside = false;
+    for (const l of lines) {
+      if (/^ {2}lifeboat /.test(l)) inside = l.startsWith(`  ${prefix} `) || l === `  ${prefix}`;
+      else if (!/^ {3,}\S/.test(l)) inside = false; // an indented continuation belongs to the line above
+      if (inside) picked.push(l);
+    }
+    return picked;
+  };
+  const ofSub = sub !== undefined && !sub.startsWith('-') ? pick(`lifeboat ${group} ${sub}`) : [];
+  const own = ofSub.length > 0 ? ofSub : pick(`lifeboat ${group}`);
+  const tail = lines.slice(lines.findIndex((l) => l.startsWith('Every command:')));
+  return ['Usage:', ...own, '', ...tail].join('\n');
+}
+
+/** The version in package.json (one directory above src/cli/ from the sources, above dist/ in the bundle). */
+function version(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'lifeboat' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next place */
+    }
+  }
+  return 'unknown';
+}
+
+/** --help or -h before a `--` (after it, a path may be called -h). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [group, ...rest] = argv;
   if (!group || group === '--help' || group === '-h' || group === 'help') {
     process.stdout.write(USAGE);
     return group ? EXIT.OK : EXIT.USAGE;
+  }
+  if (group === '--version' || group === '-V') {
+    process.stdout.write(`lifeboat ${version()}\n`);
+    return EXIT.OK;
+  }
+  if (COMMANDS.includes(group) && wantsHelp(rest)) {
+    process.stdout.write(commandUsage(group, rest[0]) + '\n');
+    return EXIT.OK;
   }
   const env = process.env;
   setDefaultWorkers(parseWorkerCount(env.LIFEBOAT_WORKERS));
@@ -87,7 +143,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'demo':
       return (await import('./demo.ts')).runDemo(rest, (s) => process.stdout.write(s + '\n'));
   }
-  throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}`, { hint: 'run `lifeboat --help`' });
+  const near = closest(group, COMMANDS);
+  throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}${near ? `: did you mean ${near}?` : ''}`, { hint: 'run `lifeboat --help`' });
 }
 
 function fail(e: unknown): number {
@@ -106,6 +163,25 @@ function fail(e: unknown): number {
   return EXIT.ERROR;
 }
 
+/**
+ * Output to a closed pipe (`lifeboat run | head -1`) is dropped, as restic does: a backup in
+ * progress must not die of EPIPE, and the run still finishes and is recorded. Node ignores
+ * SIGPIPE, so the closed pipe arrives as an 'error' event on the stream; once it has, further
+ * writes go nowhere. Any other error on stdout/stderr is no reason to stop a backup either.
+ */
+function dropOutputToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => {
+      stream.write = ((_chunk: unknown, enc?: unknown, cb?: unknown) => {
+        const done = typeof enc === 'function' ? enc : cb;
+        if (typeof done === 'function') (done as () => void)();
+        return true;
+      }) as typeof stream.write;
+    });
+  }
+}
+
+dropOutputToClosedPipes();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -15,7 +15,7 @@ import { runDrills } from '../ops/drill/drill.ts';
 import { checkDestinations, failureCodes, type DestinationCheck } from '../ops/check/index.ts';
 import { loadCoverageConfig } from './load-coverage-config.ts';
 import { EXIT, exitCodeFor, exitCodeForAll } from './exit-codes.ts';
-import { Progress, fmtBytes } from './progress.ts';
+import { Progress, fmtBytes, plural } from './progress.ts';
 
 type Env = NodeJS.ProcessEnv;
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -92,7 +92,7 @@ export async function runRestoreCommand(args: string[], env: Env): Promise<numbe
       out(safetyLine(values.source, r.safetySnapshot));
       out(`to undo this restore: ${undo}`);
     }
-    out(`restored ${r.summary.files} files (${fmtBytes(r.summary.bytes)}) from ${r.destination} snapshot ${r.snapshot.slice(0, 8)} into ${r.target}; ${r.summary.verifiedFiles} verified${r.summary.skippedFiles ? `, ${r.summary.skippedFiles} already complete` : ''}`);
+    out(`restored ${plural(r.summary.files, 'file')} (${fmtBytes(r.summary.bytes)}) from ${r.destination} snapshot ${r.snapshot.slice(0, 8)} into ${r.target}; ${r.summary.verifiedFiles} verified${r.summary.skippedFiles ? `, ${r.summary.skippedFiles} already complete` : ''}`);
     for (const e of r.summary.errors) out(`error: ${e.path}: ${e.message}`);
   }
   return r.summary.errors.length > 0 ? EXIT.ERROR : EXIT.OK;
@@ -117,7 +117,7 @@ export async function runDrillCommand(args: string[], env: Env): Promise<number>
         const retagged = r.retaggedFrom ? `; snapshot ${r.retaggedFrom.slice(0, 8)} verified, now ${r.snapshot?.slice(0, 8)}` : '';
         if (r.snapshot === undefined && r.why !== undefined) out(`FAILED  ${cell}: ${r.why}`);
         else if (r.format === 'mirror') out(`${verdict} ${cell}: mirror, ${r.filesChecked}/${r.totalFiles} files checked against the live source (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%${tail}`);
-        else out(`${verdict} ${cell}: snapshot ${(r.retaggedFrom ?? r.snapshot)?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${r.packsRead} packs re-read${retagged}${tail}`);
+        else out(`${verdict} ${cell}: snapshot ${(r.retaggedFrom ?? r.snapshot)?.slice(0, 8)}, ${r.filesChecked}/${r.totalFiles} files ${r.outcome === 'passed' ? 'restored and verified' : 'checked'} (${fmtBytes(r.bytesChecked)}), round ${r.round} coverage ${Math.round(r.coverage * 100)}%, ${plural(r.packsRead, 'pack')} re-read${retagged}${tail}`);
         for (const f of r.findings) out(`   damaged: ${f.path}: ${f.problem}`);
       },
     });
@@ -158,7 +158,7 @@ function describeCheck(r: DestinationCheck, readData: boolean): string[] {
     case 'failed':
       return [`${r.destination}: NOT CHECKED: ${r.error.message} [${r.error.code}]`, ...(r.error.hint ? [`  what to do: ${r.error.hint}`] : [])];
     case 'checked': {
-      const lines = [`${r.destination}: ${r.ok ? 'no errors' : `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}`} (${r.snapshots} snapshots, ${r.packs} packs${readData ? `, ${r.packsRead} read` : ''})`];
+      const lines = [`${r.destination}: ${r.ok ? 'no errors' : plural(r.errors.length, 'problem')} (${plural(r.snapshots, 'snapshot')}, ${plural(r.packs, 'pack')}${readData ? `, ${r.packsRead} read` : ''})`];
       for (const e of r.errors) {
         const what = `${e.kind} ${e.id.slice(0, 8)}`;
         lines.push(`  damaged ${what}: ${e.message.startsWith(what + ': ') ? e.message.slice(what.length + 2) : e.message}`);

@@ -39,8 +39,9 @@ export class Progress {
       return;
     }
     const pct = s.totalBytes ? ` ${((100 * s.bytes) / Math.max(1, s.totalBytes)).toFixed(1)}%` : '';
-    const files = s.totalFiles !== undefined ? `${s.files}/${s.totalFiles} files` : `${s.files} files`;
-    const line = `[${fmtDuration(secs)}]${pct} ${this.verb} ${files} ${fmtBytes(s.bytes)}${s.totalBytes ? ' / ' + fmtBytes(s.totalBytes) : ''} ${fmtBytes(rate)}/s${eta !== undefined ? ' ETA ' + fmtDuration(eta) : ''}${s.errors ? ` ${s.errors} errors` : ''}`;
+    // A ratio ("1/3 files") counts the whole; a lone count is singular or plural by itself.
+    const files = s.totalFiles !== undefined ? `${s.files}/${s.totalFiles} files` : plural(s.files, 'file');
+    const line = `[${fmtDuration(secs)}]${pct} ${this.verb} ${files} ${fmtBytes(s.bytes)}${s.totalBytes ? ' / ' + fmtBytes(s.totalBytes) : ''} ${fmtBytes(rate)}/s${eta !== undefined ? ' ETA ' + fmtDuration(eta) : ''}${s.errors ? ` ${plural(s.errors, 'error')}` : ''}`;
     process.stderr.write('\r\x1b[2K' + line);
     this.drawn = true;
   }
@@ -48,6 +49,11 @@ export class Progress {
   done(): void {
     if (this.mode === 'tty' && this.drawn) process.stderr.write('\r\x1b[2K');
   }
+}
+
+/** "1 file", "2 files" (and `plural(n, 'copy', 'copies')` where -s is wrong). Every count in CLI output goes through it. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 export function fmtBytes(n: number): string {

@@ -15,7 +15,7 @@ import { compilePatterns, readExcludeFile } from '../core/filter/index.ts';
 import type { Id, TreeId } from '../core/ids.ts';
 import { resolvePassword } from './password.ts';
 import { EXIT } from './exit-codes.ts';
-import { Progress, fmtBytes } from './progress.ts';
+import { Progress, fmtBytes, plural } from './progress.ts';
 import { catObject } from './cat.ts';
 
 type Env = NodeJS.ProcessEnv;
@@ -197,9 +197,9 @@ async function cmdBackup(args: string[], env: Env): Promise<number> {
     } else if (!values.quiet) {
       out(`Files: ${summary.filesNew} new, ${summary.filesChanged} changed, ${summary.filesUnmodified} unmodified`);
       out(`Added to the repository: ${fmtBytes(summary.dataAdded)} (${summary.dataBlobs} data blobs, ${summary.treeBlobs} tree blobs)`);
-      out(`processed ${summary.totalFilesProcessed} files, ${fmtBytes(summary.totalBytesProcessed)}`);
+      out(`processed ${plural(summary.totalFilesProcessed, 'file')}, ${fmtBytes(summary.totalBytesProcessed)}`);
       out(`snapshot ${summary.snapshotId.slice(0, 8)} saved`);
-      if (summary.errors.length > 0) out(`Warning: ${summary.errors.length} files or directories could not be read`);
+      if (summary.errors.length > 0) out(`Warning: ${plural(summary.errors.length, 'file or directory', 'files or directories')} could not be read`);
     }
     return summary.errors.length > 0 ? EXIT.PARTIAL : EXIT.OK;
   } finally {
@@ -229,7 +229,7 @@ async function cmdSnapshots(args: string[], env: Env): Promise<number> {
     out(line(head));
     out('-'.repeat(line(head).length + 10));
     for (const r of rows) out(line(r));
-    out(`${rows.length} snapshots`);
+    out(plural(rows.length, 'snapshot'));
     return EXIT.OK;
   } finally {
     await repo.close();
@@ -319,8 +319,8 @@ async function cmdRestore(args: string[], env: Env): Promise<number> {
     progress.done();
     if (values.json) out(JSON.stringify({ message_type: 'summary', files_restored: summary.files, dirs: summary.dirs, bytes_restored: summary.bytes, files_verified: summary.verifiedFiles, errors: summary.errors.length, snapshot_id: id }));
     else if (!values.quiet) {
-      out(`restored ${summary.files} files, ${summary.dirs} directories, ${fmtBytes(summary.bytes)}${values.verify ? `; verified ${summary.verifiedFiles} files` : ''}`);
-      if (summary.errors.length > 0) out(`${summary.errors.length} errors`);
+      out(`restored ${plural(summary.files, 'file')}, ${plural(summary.dirs, 'directory', 'directories')}, ${fmtBytes(summary.bytes)}${values.verify ? `; verified ${plural(summary.verifiedFiles, 'file')}` : ''}`);
+      if (summary.errors.length > 0) out(plural(summary.errors.length, 'error'));
     }
     return summary.errors.length > 0 ? EXIT.ERROR : EXIT.OK;
   } finally {

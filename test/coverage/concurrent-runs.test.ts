@@ -52,7 +52,7 @@ sources:
     const second = await lifeboat(config, ['run', '--json']);
     const a = await first;
     assert.equal(a.code, 0, a.stdout + a.stderr);
-    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.equal(second.code, 11, second.stdout + second.stderr);
     const c = cell(runLines(second.stdout).cells, 'slow-db', 'repo');
     assert.equal(c.outcome, 'failed');
     assert.match(c.error!, /another lifeboat run \(PID \d+\) is using it/);

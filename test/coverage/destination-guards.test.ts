@@ -1,9 +1,10 @@
 /**
  * Destinations that cannot be fooled, through the CLI. A USB drive that is not mounted is
- * ABSENT (skipped: neither failure nor success, the run still exits 0) and nothing is written
- * into its empty mountpoint directory on the root disk; another drive mounted at the mountpoint,
- * or a drive whose marker names another destination or repository, is refused by name (FAILED,
- * exit 1) and left untouched.
+ * ABSENT (skipped: neither failure nor success; the run exits 0 when another cell took a copy,
+ * 13 when every cell was skipped) and nothing is written into its empty mountpoint directory on
+ * the root disk; another drive mounted at the mountpoint, or a drive whose marker names another
+ * destination or repository, is refused by name (FAILED, DEVICE_UNAVAILABLE, exit 13) and left
+ * untouched.
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -85,8 +86,9 @@ sources:
     assert.deepEqual({ absent: summary.absent, failed: summary.failed, succeeded: summary.succeeded }, { absent: 1, failed: 0, succeeded: 1 });
     assert.deepEqual(await fsp.readdir(mp), [], 'nothing was written onto the root disk under the mountpoint');
 
+    // Only the absent cell selected: nothing was backed up, which is worth an exit code (13).
     const text = await lifeboat(config, ['run', '--destination', 'usb']);
-    assert.equal(text.code, 0);
+    assert.equal(text.code, 13);
     assert.match(text.stdout, /^ABSENT +data -> usb: .* \(skipped\)$/m);
     assert.deepEqual(await fsp.readdir(mp), []);
 
@@ -111,7 +113,7 @@ sources:
     await c.mount(mp);
     const before = await listTree(mp);
     const r = await lifeboat(config, ['run', '--destination', 'usb', '--json']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.code, 13, r.stdout + r.stderr);
     const got = cell(runLines(r.stdout).cells, 'data', 'usb');
     assert.equal(got.outcome, 'absent');
     assert.match(got.error!, new RegExp(`${a.label} is not plugged in`));
@@ -121,14 +123,15 @@ sources:
     await a.mount(mp);
   });
 
-  it('another drive mounted at the mountpoint is refused by name: FAILED, exit 1, nothing written', async () => {
+  it('another drive mounted at the mountpoint is refused by name: FAILED, exit 13, nothing written', async () => {
     await umount(mp);
     await c.mount(mp);
     const before = await listTree(mp);
     const r = await lifeboat(config, ['run', '--destination', 'usb', '--json']);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.code, 13, r.stdout + r.stderr);
     const got = cell(runLines(r.stdout).cells, 'data', 'usb');
     assert.equal(got.outcome, 'failed');
+    assert.equal(got.code, 'DEVICE_UNAVAILABLE');
     assert.match(got.error!, new RegExp(`${mp} holds drive ${c.label} \\(.*\\), not ${a.label}: refusing to write to it`));
     assert.deepEqual(await listTree(mp), before, 'the wrong drive is untouched');
 
@@ -152,7 +155,7 @@ sources:
     await fsp.copyFile(path.join(mp2, 'lifeboat', '.lifeboat-drive.json'), marker);
     try {
       const r = await lifeboat(config, ['run', '--destination', 'usb', '--json']);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.code, 13, r.stdout + r.stderr);
       const got = cell(runLines(r.stdout).cells, 'data', 'usb');
       assert.equal(got.outcome, 'failed');
       assert.match(got.error!, new RegExp(`${a.label} is enrolled for destination 'usb2', not 'usb': refusing to write to it`));
@@ -170,7 +173,7 @@ sources:
     await fsp.writeFile(marker, JSON.stringify({ ...(JSON.parse(own) as object), repository_id: other }));
     try {
       const r = await lifeboat(config, ['run', '--destination', 'usb', '--json']);
-      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.code, 13, r.stdout + r.stderr);
       const got = cell(runLines(r.stdout).cells, 'data', 'usb');
       assert.equal(got.outcome, 'failed');
       assert.match(got.error!, new RegExp(`the repository on usb \\([0-9a-f]{10}\\) is not the one enrolled \\(${other.slice(0, 10)}\\): refusing to write`));

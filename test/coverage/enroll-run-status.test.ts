@@ -98,9 +98,9 @@ sources:
     await cleanupTestDrives();
   });
 
-  it('before enroll, run fails every cell with "never enrolled", exits 1 and writes nothing', async () => {
+  it('before enroll, run fails every cell with "never enrolled", exits 13 (DEVICE_UNAVAILABLE) and writes nothing', async () => {
     const r = await lifeboat(config, ['run', '--json']);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.code, 13, r.stdout + r.stderr);
     const { cells, summary } = runLines(r.stdout);
     assert.equal(cells.length, 5);
     assert.deepEqual({ failed: summary.failed, succeeded: summary.succeeded }, { failed: 5, succeeded: 0 });
@@ -115,7 +115,7 @@ sources:
     assert.equal(existsSync(mirrorRoot), false);
 
     const text = await lifeboat(config, ['run']);
-    assert.equal(text.code, 1);
+    assert.equal(text.code, 13);
     assert.match(text.stdout, /^FAILED +docs -> usb: .*never enrolled/m);
   });
 
@@ -147,7 +147,7 @@ sources:
     const r = await lifeboat(config, ['run', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const { cells, summary } = runLines(r.stdout);
-    assert.deepEqual(summary, { type: 'summary', cells: 5, succeeded: 5, partial: 0, failed: 0, absent: 0, not_due: 0 });
+    assert.deepEqual(summary, { type: 'summary', cells: 5, succeeded: 5, partial: 0, failed: 0, absent: 0, interrupted: 0, not_due: 0 });
     for (const c of cells) assert.equal(c.outcome, 'success', `${c.source} -> ${c.destination}: ${c.error}`);
     firstSnapshot = cell(cells, 'docs', 'usb').snapshot!;
     assert.match(firstSnapshot, /^[0-9a-f]{64}$/);

@@ -49,6 +49,33 @@ function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Prom
   });
 }
 
+/** Spawns `lifeboat ARGS --config CONFIG` and hands the child to `drive` while it runs. */
+export function spawnLifeboat(config: string, args: readonly string[], drive: (child: ReturnType<typeof spawn>, firstLine: Promise<string>) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(LIFEBOAT, [...args, '--config', config], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let gotLine: (l: string) => void = () => {};
+    const firstLine = new Promise<string>((r) => (gotLine = r));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.includes('\n')) gotLine(stdout.slice(0, stdout.indexOf('\n')));
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    drive(child, firstLine);
+  });
+}
+
+/** Resolves once `file` exists (polled every 100 ms): how a test knows a slow command has started. */
+export async function untilExists(file: string): Promise<void> {
+  for (;;) {
+    if (await fsp.access(file).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Runs `./bin/lifeboat ARGS --config CONFIG`. */
 export function lifeboat(config: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return run(LIFEBOAT, [...args, '--config', config], cleanEnv(env));
@@ -81,11 +108,16 @@ export interface CellLine {
   readonly type: 'cell';
   readonly source: string;
   readonly destination: string;
-  readonly outcome: 'success' | 'partial' | 'failed' | 'absent' | 'not-due';
+  readonly outcome: 'success' | 'partial' | 'failed' | 'absent' | 'interrupted' | 'not-due';
   readonly snapshot?: string;
   readonly files: number;
+  readonly files_written: number;
+  readonly bytes_added: number;
+  /** Deprecated alias of bytes_added. */
   readonly bytes: number;
   readonly error?: string;
+  readonly code?: string;
+  readonly hint?: string;
 }
 export interface SummaryLine {
   readonly type: 'summary';
@@ -94,6 +126,7 @@ export interface SummaryLine {
   readonly partial: number;
   readonly failed: number;
   readonly absent: number;
+  readonly interrupted: number;
   readonly not_due: number;
 }
 
@@ -117,11 +150,13 @@ export function cell<T extends { source: string; destination: string }>(cells: r
 export interface StatusCellJson {
   readonly source: string;
   readonly destination: string;
-  readonly state: 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED';
+  readonly state: 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'INTERRUPTED';
   readonly last_success: string | null;
   readonly snapshot: string | null;
   readonly snapshots: number | null;
   readonly last_error: string | null;
+  readonly last_code: string | null;
+  readonly bytes_added: number | null;
   readonly destination_present: boolean;
   readonly destination_why: string | null;
   readonly last_seen: string | null;

@@ -108,6 +108,9 @@ sources:
     await fsp.writeFile(dump, 'dump v2\n');
     const r = await run(config);
     assert.equal(r.code, 0, JSON.stringify(r.cells));
+    // Counted as for a repository: files scanned, and of those the ones written (transferred).
+    const share2 = cell(r.cells, 'share', 'mirror');
+    assert.deepEqual([share2.files, share2.files_written, share2.bytes_added], [4, 3, 'letter v2\n'.length + 'plan v2\n'.length + 'new\n'.length]);
     assert.equal(await read('current', 'share', 'share', 'letter.txt'), 'letter v2\n');
     assert.equal(existsSync(path.join(root, 'current', 'share', 'share', 'old.txt')), false, 'deleted at the source, gone from current/');
     assert.equal(await read('current', 'share', 'share', 'new.txt'), 'new\n');

@@ -80,7 +80,7 @@ describe('status across runs and time', () => {
 
   it('a run that finds the drive absent records it as such: still ABSENT, last success unchanged', async () => {
     const r = await lifeboat(config, ['run', '--json']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.code, 13, `its only cell was skipped: nothing was backed up\n${r.stdout}${r.stderr}`);
     assert.equal(cell(runLines(r.stdout).cells, 'ledger', 'usb').outcome, 'absent');
     const away = cell((await statusJson(config)).cells, 'ledger', 'usb');
     assert.equal(away.state, 'ABSENT');

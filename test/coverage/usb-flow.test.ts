@@ -8,7 +8,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { isMounted, lifeboat, requireEnvironment, resticSnapshots, scratch, umount, unplug, writeTree, writeUsbCellConfig, enroll } from './harness.ts';
+import { isMounted, lifeboat, requireEnvironment, resticSnapshots, scratch, spawnLifeboat, umount, unplug, untilExists, writeTree, writeUsbCellConfig, enroll } from './harness.ts';
 
 describe('lifeboat usb', () => {
   let drive: TestDrive;
@@ -94,6 +94,29 @@ describe('lifeboat usb', () => {
     const r = await lifeboat(broken, ['usb']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /^lifeboat: /);
+    assert.match(r.stdout, new RegExp(`^${drive.label}: safe to unplug$`, 'm'));
+    assert.equal(await driveMounted(), false, 'the drive is not left mounted');
+  });
+
+  it('SIGINT during lifeboat usb: exit 130, the cell INTERRUPTED (not FAILED), and the drive is still handed back unmounted', async () => {
+    const started = path.join(dir, 'dump-started');
+    const slow = path.join(dir, 'slow.yaml');
+    await fsp.writeFile(
+      slow,
+      `${(await fsp.readFile(config, 'utf8')).replace(/^state_dir: .*$/m, `state_dir: ${dir}/slow-state`)}  slow-dump:
+    command: [sh, -c, 'head -c 2000000 /dev/urandom; touch ${started}; exec sleep 60']
+    filename: dump.sql
+    priority: low
+    frequency: daily
+    destinations: [usb]
+`,
+    );
+    const r = await spawnLifeboat(slow, ['usb'], (child) => {
+      void untilExists(started).then(() => setTimeout(() => child.kill('SIGINT'), 300));
+    });
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(r.stdout, /^INTERRUPTED slow-dump -> usb: interrupted after /m);
+    assert.doesNotMatch(r.stdout + r.stderr, /FAILED|operation was aborted/);
     assert.match(r.stdout, new RegExp(`^${drive.label}: safe to unplug$`, 'm'));
     assert.equal(await driveMounted(), false, 'the drive is not left mounted');
   });

@@ -19,6 +19,11 @@ test('a command that exits non-zero fails the stream with its stderr, after its 
   });
 });
 
+test('a failing command and one that cannot start are HOOK_FAILED, so a run can tell a broken dump from a broken disk', async () => {
+  await assert.rejects(collect(commandOutput('db', ['/bin/sh', '-c', 'exit 3'])), (e: unknown) => e instanceof LifeboatError && e.code === 'HOOK_FAILED');
+  await assert.rejects(collect(commandOutput('db', ['/nonexistent/pg_dumpall'])), (e: unknown) => e instanceof LifeboatError && e.code === 'HOOK_FAILED' && /Cannot run the command of source db/.test(e.message));
+});
+
 test('a command that is not found fails', async () => {
   await assert.rejects(collect(commandOutput('db', ['/bin/sh', '-c', 'definitely-not-a-command-xyz'])), LifeboatError);
 });

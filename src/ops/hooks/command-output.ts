@@ -31,10 +31,10 @@ export async function* commandOutput(source: string, argv: readonly string[], op
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
   const r = await exited;
-  if (r.err) throw new LifeboatError('IO', `Cannot run the command of source ${source}: ${r.err.message}`, { cause: r.err });
+  if (r.err) throw new LifeboatError('HOOK_FAILED', `Cannot run the command of source ${source}: ${r.err.message}`, { cause: r.err });
   if (r.code !== 0) {
     const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-    throw new LifeboatError('IO', `The command of source ${source} failed (${r.sig ? `killed by ${r.sig}` : `exit code ${r.code}`})${tail ? `: ${tail}` : ''}`, {
+    throw new LifeboatError('HOOK_FAILED', `The command of source ${source} failed (${r.sig ? `killed by ${r.sig}` : `exit code ${r.code}`})${tail ? `: ${tail}` : ''}`, {
       hint: 'nothing was stored for this run; fix the command and run again',
     });
   }

@@ -7,6 +7,7 @@ import type { DeviceProbe } from '../devices/index.ts';
 import type { Destination as DeviceDestination } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
 import type { Env } from '../../core/filter/index.ts';
+import type { ErrorCode } from '../../core/errors.ts';
 
 export type RunEvent =
   | { readonly type: 'cell-start'; readonly source: string; readonly destination: string }
@@ -14,17 +15,28 @@ export type RunEvent =
   | { readonly type: 'cell-done'; readonly result: CellResult }
   | { readonly type: 'file-error'; readonly source: string; readonly destination: string; readonly path: string; readonly message: string };
 
-export type CellOutcome = 'success' | 'partial' | 'failed' | 'absent' | 'not-due';
+/**
+ * `absent`: the destination is a drive that is simply not here (skipped, not an error);
+ * `interrupted`: SIGINT/SIGTERM stopped the cell (no snapshot was written), not a failure.
+ */
+export type CellOutcome = 'success' | 'partial' | 'failed' | 'absent' | 'interrupted' | 'not-due';
 
 export interface CellResult {
   readonly source: string;
   readonly destination: string;
   readonly outcome: CellOutcome;
   readonly snapshot?: string | undefined;
+  /** Files looked at: scanned for a repository, in the source for a mirror. */
   readonly files: number;
+  /** Files whose content was written: new or changed (repository), transferred (mirror). */
+  readonly filesWritten: number;
+  /** Bytes added to the destination (after deduplication for a repository), not its size. */
   readonly bytes: number;
   readonly durationMs: number;
+  /** For every outcome but success and not-due: what stopped or skipped the cell. */
   readonly error?: string | undefined;
+  readonly code?: ErrorCode | undefined;
+  readonly hint?: string | undefined;
 }
 
 export interface RunDeps {

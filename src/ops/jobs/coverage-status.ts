@@ -4,6 +4,7 @@
  *   OK     last good copy younger than the interval        DUE    older than the interval
  *   STALE  older than twice the interval, or the drive not seen for longer than that
  *   NEVER  no good copy yet                                  FAILED the last run failed
+ *   INTERRUPTED the last run was stopped by a signal (not a failure, and not a copy either)
  *   ABSENT the destination is not here now (but was seen recently enough)
  * Repositories are read when reachable (snapshot count, newest snapshot of the source); when a
  * drive is unplugged the state store answers.
@@ -15,9 +16,9 @@ import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { deviceView, sourceTag } from './cell-context.ts';
 import { destinationPassword } from './destination-password.ts';
-import { selectCells } from './run-coverage.ts';
+import { selectCells, unavailable } from './run-coverage.ts';
 
-export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED';
+export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'INTERRUPTED';
 
 export interface StatusCell {
   readonly source: string;
@@ -29,8 +30,13 @@ export interface StatusCell {
   readonly age_seconds: number | null;
   readonly snapshot: string | null;
   readonly snapshots: number | null;
+  /** Bytes the last good run added to the destination (after deduplication), not its size. */
+  readonly bytes_added: number | null;
+  /** Deprecated: the same number as bytes_added, under its old, misleading name. */
   readonly size_bytes: number | null;
   readonly last_error: string | null;
+  /** The error code of the last run when it did not succeed (NO_SPACE, WRONG_PASSWORD, INTERRUPTED, ...). */
+  readonly last_code: string | null;
   readonly destination_present: boolean;
   readonly destination_why: string | null;
   readonly last_seen: string | null;
@@ -53,7 +59,8 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
   const destInfo = new Map<string, { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> }>();
   for (const d of config.destinations) {
     const st = await checkDestination(deviceView(d), deps.probe).catch((e: Error) => ({ state: 'absent' as const, why: e.message }));
-    const info: { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', away: st.state === 'absent' || st.state === 'not-mounted', why: st.state === 'ready' ? null : st.why };
+    // A run's rule (unavailable()): only a drive may be away; an unmounted share or disk is a failure.
+    const info: { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', away: st.state !== 'ready' && unavailable(d, st).outcome === 'absent', why: st.state === 'ready' ? null : st.why };
     if (st.state === 'ready') {
       deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
       if (d.format === 'repository') {
@@ -104,7 +111,9 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       const unseenFor = seen ? (now - seen.lastSeen) / 1000 : Infinity;
       state = interval !== undefined && unseenFor > Math.max(interval, staleAfter / 2) && lastTime !== undefined && age !== null && age > interval ? 'STALE' : lastTime === undefined ? 'NEVER' : 'ABSENT';
       if (state === 'STALE') warnings.push({ code: 'DRIVE_NOT_SEEN', level: 'error', message: `${destination.name} has not been seen ${seen ? `since ${new Date(seen.lastSeen).toISOString()}` : 'yet'}: the copy of ${source.name} there is ${age === null ? 'missing' : `${Math.round(age / 3600)} h old`}` });
-    } else if (lastRun && lastRun.outcome === 'failed' && (!lastOk || lastRun.finishedAt > lastOk.finishedAt)) state = 'FAILED';
+    } else if (!info.present) state = 'FAILED'; // here but refused, or a share that is not mounted: a run fails it too
+    else if (lastRun && lastRun.outcome === 'failed' && (!lastOk || lastRun.finishedAt > lastOk.finishedAt)) state = 'FAILED';
+    else if (lastRun && lastRun.outcome === 'interrupted' && (!lastOk || lastRun.finishedAt > lastOk.finishedAt)) state = 'INTERRUPTED';
     else if (lastTime === undefined) state = 'NEVER';
     else if (interval === undefined || age! <= interval) state = 'OK';
     else if (age! <= staleAfter) state = 'DUE';
@@ -120,8 +129,10 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       snapshot: repoView?.latest?.id ?? lastOk?.snapshot ?? null,
       // 0, not null, when the repository was read and holds no snapshot of this source.
       snapshots: info.snapshots !== undefined ? (repoView?.count ?? 0) : null,
+      bytes_added: lastOk?.bytes ?? null,
       size_bytes: lastOk?.bytes ?? null,
       last_error: lastRun && lastRun.outcome !== 'success' ? (lastRun.error ?? lastRun.outcome) : null,
+      last_code: lastRun && lastRun.outcome !== 'success' ? (lastRun.code ?? null) : null,
       destination_present: info.present,
       destination_why: info.why,
       last_seen: seen ? new Date(seen.lastSeen).toISOString() : null,

@@ -1,23 +1,30 @@
 /**
  * `lifeboat run`: every coverage cell (a source x a destination) that is due and whose
- * destination is ready. Per destination, in order: device check (absent -> not mounted ->
- * wrong drive -> ready; only ready is written), enrolment marker, per-destination lock (runs
- * never interleave), then each cell: source guards, free-space estimate, backup (repository)
- * or rsync (mirror). Every outcome, "destination absent" included, goes to the state store.
+ * destination is ready. Plan first (planRun: which cells are due, where each destination
+ * stands), then per destination, in order: enrolment marker, per-destination lock (runs never
+ * interleave), then each cell: source guards, free-space estimate (mirrors only, see
+ * mirrorBytesToWrite), backup (repository) or rsync (mirror). Every outcome but "not due",
+ * "destination absent" and "interrupted" included, goes to the state store with its error code.
+ * `--dry-run` is the same plan with the source guards run and nothing written or recorded.
+ *
+ * Outcomes of a destination that is not ready: a USB drive that is unplugged or not mounted is
+ * `absent` (skipped: drives come and go); a NAS or local destination is meant to be always there,
+ * so the same state is a failure. Both carry DEVICE_UNAVAILABLE. After SIGINT/SIGTERM (the
+ * signal) the cell in progress ends `interrupted` and no further cell starts.
  */
 import * as path from 'node:path';
 import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { backup } from '../../core/archiver/archiver.ts';
 import { compilePatterns, readExcludeFile } from '../../core/filter/index.ts';
-import { LifeboatError } from '../../core/errors.ts';
-import { nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
-import { checkDestination, checkSpace, readMarker, verifyMarker } from '../devices/index.ts';
+import { LifeboatError, errorInfo, type ErrorInfo } from '../../core/errors.ts';
+import { closest, nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
+import { checkDestination, checkSpace, readMarker, verifyMarker, type DestinationState } from '../devices/index.ts';
 import { commandOutput } from '../hooks/command-output.ts';
-import { mirrorSource, mirrorStream } from '../mirror/mirror.ts';
+import { mirrorCopyPath, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
 import { destinationPassword } from './destination-password.ts';
 import { lockDestination } from './destination-lock.ts';
-import { estimateNewBytes, sourceGuardProblem } from './source-guards.ts';
+import { cellRefusal, mirrorBytesToWrite } from './source-guards.ts';
 import { deviceView, sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
 
 export interface RunSelection {
@@ -27,9 +34,17 @@ export interface RunSelection {
   readonly due?: boolean | undefined;
 }
 
+/** A name given on the command line that the config does not have, with the nearest one. */
+function noSuch(what: 'source' | 'destination', name: string, names: string[], file: string): LifeboatError {
+  const near = closest(name, names);
+  return new LifeboatError('USAGE', `No ${what} named ${name} in ${file}${near ? `: did you mean ${near}?` : ''}`, {
+    hint: names.length > 0 ? `the ${what}s there: ${names.join(', ')}` : `${file} declares no ${what}s`,
+  });
+}
+
 export function selectCells(config: Config, sel: RunSelection): { source: Source; destination: Destination }[] {
-  if (sel.source && !config.sources.some((s) => s.name === sel.source)) throw new LifeboatError('USAGE', `No source named ${sel.source} in ${config.file}`);
-  if (sel.destination && !config.destinations.some((d) => d.name === sel.destination)) throw new LifeboatError('USAGE', `No destination named ${sel.destination} in ${config.file}`);
+  if (sel.source && !config.sources.some((s) => s.name === sel.source)) throw noSuch('source', sel.source, config.sources.map((s) => s.name), config.file);
+  if (sel.destination && !config.destinations.some((d) => d.name === sel.destination)) throw noSuch('destination', sel.destination, config.destinations.map((d) => d.name), config.file);
   const out: { source: Source; destination: Destination }[] = [];
   for (const source of config.sources) {
     if (sel.source && source.name !== sel.source) continue;
@@ -50,32 +65,63 @@ export function isDue(source: Source, lastSuccessMs: number | undefined, nowMs: 
   return nowMs - lastSuccessMs >= interval * 1000 * 0.95;
 }
 
-export async function runCoverage(config: Config, sel: RunSelection, deps: RunDeps): Promise<CellResult[]> {
-  const now = deps.now ?? (() => new Date());
-  const cells = selectCells(config, sel);
-  const results: CellResult[] = [];
+/** One destination of a run's plan: where it stands and which of its cells are due. */
+export interface DestinationPlan {
+  readonly destination: Destination;
+  readonly state: DestinationState;
+  readonly due: Source[];
+  readonly notDue: Source[];
+}
+
+/** What a run would do, touching nothing: due cells and destination states, per destination. */
+export async function planRun(config: Config, sel: RunSelection, deps: Pick<RunDeps, 'probe' | 'state'>, nowMs: number): Promise<DestinationPlan[]> {
   const byDest = new Map<string, { destination: Destination; sources: Source[] }>();
-  for (const c of cells) {
+  for (const c of selectCells(config, sel)) {
     const e = byDest.get(c.destination.name) ?? { destination: c.destination, sources: [] };
     e.sources.push(c.source);
     byDest.set(c.destination.name, e);
   }
+  const plan: DestinationPlan[] = [];
+  for (const { destination, sources } of byDest.values()) {
+    const due = sources.filter((s) => !sel.due || isDue(s, deps.state.lastSuccess(s.name, destination.name)?.finishedAt, nowMs));
+    plan.push({ destination, state: await checkDestination(deviceView(destination), deps.probe), due, notDue: sources.filter((s) => !due.includes(s)) });
+  }
+  return plan;
+}
+
+/** A destination that is not ready, as an outcome: a drive may be away, a share or local disk may not. */
+export function unavailable(destination: Destination, state: Exclude<DestinationState, { state: 'ready' }>): { outcome: CellOutcome } & ErrorInfo {
+  const away = state.state === 'absent' || state.state === 'not-mounted';
+  const hint =
+    destination.kind === 'usb'
+      ? state.state === 'wrong-drive'
+        ? 'plug in the enrolled drive, or enroll this one with lifeboat drive enroll'
+        : undefined
+      : `mount ${destination.kind === 'nas' ? 'the share' : 'the disk'} that holds ${destination.root}, then run again`;
+  return { outcome: away && destination.kind === 'usb' ? 'absent' : 'failed', code: 'DEVICE_UNAVAILABLE', message: state.why, ...(hint ? { hint } : {}) };
+}
+
+export async function runCoverage(config: Config, sel: RunSelection, deps: RunDeps): Promise<CellResult[]> {
+  const now = deps.now ?? (() => new Date());
+  const results: CellResult[] = [];
   const finish = (r: CellResult, startedAt: number): void => {
     results.push(r);
     if (r.outcome !== 'not-due') {
-      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error });
+      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error, code: r.code });
     }
     deps.onEvent?.({ type: 'cell-done', result: r });
   };
-  for (const { destination, sources } of byDest.values()) {
+  for (const { destination, due, notDue } of await planRun(config, sel, deps, now().getTime())) {
     const started = now().getTime();
-    const due = sources.filter((s) => !sel.due || isDue(s, deps.state.lastSuccess(s.name, destination.name)?.finishedAt, started));
-    for (const s of sources) if (!due.includes(s)) finish({ source: s.name, destination: destination.name, outcome: 'not-due', files: 0, bytes: 0, durationMs: 0 }, started);
+    for (const s of notDue) finish({ source: s.name, destination: destination.name, outcome: 'not-due', files: 0, filesWritten: 0, bytes: 0, durationMs: 0 }, started);
     if (due.length === 0) continue;
+    if (deps.signal?.aborted) break;
+    // Checked again right before the writes: the cells of the destinations before this one may
+    // have taken an hour, and the plan's answer is only what `--dry-run` shows.
     const state = await checkDestination(deviceView(destination), deps.probe);
     if (state.state !== 'ready') {
-      const outcome: CellOutcome = state.state === 'absent' || state.state === 'not-mounted' ? 'absent' : 'failed';
-      for (const s of due) finish({ source: s.name, destination: destination.name, outcome, files: 0, bytes: 0, durationMs: 0, error: state.why }, started);
+      const u = unavailable(destination, state);
+      for (const s of due) finish(failedCell(s, destination, u, 0, u.outcome), started);
       continue;
     }
     deps.state.markSeen({ destination: destination.name, lastSeen: started, label: state.label, uuid: state.uuid });
@@ -83,7 +129,7 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
     try {
       lock = await lockDestination(config.state_dir, destination.name, { waitMs: deps.lockWaitMs ?? 0 });
     } catch (e) {
-      for (const s of due) finish({ source: s.name, destination: destination.name, outcome: 'failed', files: 0, bytes: 0, durationMs: 0, error: (e as Error).message }, started);
+      for (const s of due) finish(failedCell(s, destination, errorInfo(e), 0), started);
       continue;
     }
     try {
@@ -93,6 +139,22 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
     }
   }
   return results;
+}
+
+/** A cell that did not run to the end; an abort is `interrupted`, whatever the caller thought. */
+function failedCell(source: Source, destination: Destination, info: ErrorInfo, durationMs: number, outcome: CellOutcome = 'failed'): CellResult {
+  return {
+    source: source.name,
+    destination: destination.name,
+    outcome: info.code === 'INTERRUPTED' ? 'interrupted' : outcome,
+    files: 0,
+    filesWritten: 0,
+    bytes: 0,
+    durationMs,
+    error: info.message,
+    code: info.code,
+    ...(info.hint ? { hint: info.hint } : {}),
+  };
 }
 
 async function runDestination(
@@ -106,30 +168,34 @@ async function runDestination(
 ): Promise<void> {
   const marker = await readMarker(destination.root);
   let repo: Repository | undefined;
-  let setupError: string | undefined = verifyMarker(marker, { destination: destination.name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}) });
+  const markerProblem = verifyMarker(marker, { destination: destination.name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}) });
+  let setupError: ErrorInfo | undefined = markerProblem ? { code: 'DEVICE_UNAVAILABLE', message: markerProblem } : undefined;
   if (!setupError && destination.format === 'repository') {
     try {
       const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
       repo = await Repository.open(new LocalBackend(destination.root), { password });
       const mid = marker.state === 'present' ? marker.marker.repository_id : undefined;
-      if (mid && mid !== repo.config.id) setupError = `the repository on ${destination.name} (${repo.config.id.slice(0, 10)}) is not the one enrolled (${mid.slice(0, 10)}): refusing to write`;
+      if (mid && mid !== repo.config.id) setupError = { code: 'DEVICE_UNAVAILABLE', message: `the repository on ${destination.name} (${repo.config.id.slice(0, 10)}) is not the one enrolled (${mid.slice(0, 10)}): refusing to write` };
     } catch (e) {
-      setupError = (e as Error).message;
+      setupError = errorInfo(e);
     }
   }
   try {
     for (const source of sources) {
+      // After a signal no cell starts: the one in progress is recorded as interrupted, the rest not at all.
+      if (deps.signal?.aborted) break;
       const startedAt = now().getTime();
       deps.onEvent?.({ type: 'cell-start', source: source.name, destination: destination.name });
       if (setupError) {
-        finish({ source: source.name, destination: destination.name, outcome: 'failed', files: 0, bytes: 0, durationMs: 0, error: setupError }, startedAt);
+        finish(failedCell(source, destination, setupError, 0), startedAt);
         continue;
       }
       try {
         const r = await runCell(config, source, destination, repo, deps);
         finish({ ...r, durationMs: now().getTime() - startedAt }, startedAt);
       } catch (e) {
-        finish({ source: source.name, destination: destination.name, outcome: 'failed', files: 0, bytes: 0, durationMs: now().getTime() - startedAt, error: (e as Error).message }, startedAt);
+        const info = deps.signal?.aborted ? errorInfo(deps.signal.reason) : errorInfo(e);
+        finish(failedCell(source, destination, info.code === 'NO_SPACE' && repo ? { ...info, hint: `free space on ${destination.name}; \`lifeboat forget --prune --destination ${destination.name}\` removes what this run left there` } : info, now().getTime() - startedAt), startedAt);
       }
     }
   } finally {
@@ -139,23 +205,28 @@ async function runDestination(
 
 async function runCell(config: Config, source: Source, destination: Destination, repo: Repository | undefined, deps: RunDeps): Promise<Omit<CellResult, 'durationMs'>> {
   const base = { source: source.name, destination: destination.name };
-  if (destination.format === 'mirror' && source.sensitive) {
-    throw new LifeboatError('USAGE', `source ${source.name} is sensitive and ${destination.name} is an unencrypted mirror: refusing to copy it there`);
-  }
-  if (source.kind === 'paths') {
-    const problem = await sourceGuardProblem(source, deps.probe);
-    if (problem) throw new LifeboatError('USAGE', problem);
-    const last = deps.state.lastSuccess(source.name, destination.name);
-    const needed = await estimateNewBytes(source.paths, last?.startedAt);
-    const space = await checkSpace(destination.root, needed, { probe: deps.probe });
-    if (!space.ok) throw new LifeboatError('NO_SPACE', space.why);
-  }
+  const refusal = await cellRefusal(source, destination, deps.probe);
+  if (refusal) throw refusal;
   const patterns: string[] = [];
   if (source.kind === 'paths') {
     patterns.push(...source.exclude);
     for (const f of source.exclude_from) patterns.push(...(await readExcludeFile(f, deps.env)));
   }
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined;
+  // Only a mirror is estimated: rsync writes exactly the files its quick check finds changed.
+  // A repository is not: deduplication decides what it writes, and no estimate from file
+  // metadata knows that (files touched, moved or restored are counted in full, and a nearly full
+  // drive refused every run from then on, although each would add a few KiB). Running out
+  // of space there is a clean NO_SPACE failure instead: the archiver writes packs before the
+  // index that names them and leaves no temp file and no snapshot, so the repository stays valid
+  // (restic checks it); the packs it finished are in no index, and `forget --prune` removes them.
+  // The price: a run that truly does not fit fills the drive before it fails, where an estimate
+  // would have refused it early. An estimate that refuses runs which fit costs more: no backup.
+  if (destination.format === 'mirror' && source.kind === 'paths') {
+    const needed = await mirrorBytesToWrite(source.paths, (p) => mirrorCopyPath(destination.root, source.name, p), exclude);
+    const space = await checkSpace(destination.root, needed, { probe: deps.probe });
+    if (!space.ok) throw new LifeboatError('NO_SPACE', space.why, { hint: 'the mirror is as the last run left it' });
+  }
   const progress = (e: { type: string; files?: number; bytes?: number; totalFiles?: number | undefined; totalBytes?: number | undefined; path?: string; message?: string }): void => {
     if (e.type === 'progress') deps.onEvent?.({ type: 'progress', ...base, files: e.files ?? 0, bytes: e.bytes ?? 0, totalFiles: e.totalFiles, totalBytes: e.totalBytes });
     else if (e.type === 'error') deps.onEvent?.({ type: 'file-error', ...base, path: e.path ?? '', message: e.message ?? '' });
@@ -163,12 +234,12 @@ async function runCell(config: Config, source: Source, destination: Destination,
   if (destination.format === 'mirror') {
     if (source.kind === 'paths') {
       const r = await mirrorSource({ root: destination.root, name: source.name, paths: source.paths, exclude, ...(deps.signal ? { signal: deps.signal } : {}) });
-      return { ...base, outcome: 'success', files: r.files, bytes: r.bytes };
+      return { ...base, outcome: 'success', files: r.files, filesWritten: r.filesWritten, bytes: r.bytes };
     }
     const r = await mirrorStream({ root: destination.root, name: source.name, filename: source.filename, stream: commandOutput(source.name, source.command.argv, deps.signal ? { signal: deps.signal } : {}) });
-    return { ...base, outcome: 'success', files: r.files, bytes: r.bytes };
+    return { ...base, outcome: 'success', files: r.files, filesWritten: r.filesWritten, bytes: r.bytes };
   }
-  if (!repo) throw new Error('repository not open');
+  if (!repo) throw new LifeboatError('INTERNAL', `Cannot back up ${source.name} to ${destination.name}: the repository is not open`);
   const lock = await repo.lock(false, 30_000);
   try {
     // The tree memo and the decoded index live in the state directory (tree-memo.ts, index-cache.ts).
@@ -185,8 +256,9 @@ async function runCell(config: Config, source: Source, destination: Destination,
       outcome: summary.errors.length > 0 ? 'partial' : 'success',
       snapshot: summary.snapshotId,
       files: summary.totalFilesProcessed,
+      filesWritten: summary.filesNew + summary.filesChanged,
       bytes: summary.dataAdded,
-      ...(summary.errors.length > 0 ? { error: `${summary.errors.length} files could not be read, e.g. ${summary.errors[0]!.path}: ${summary.errors[0]!.message}` } : {}),
+      ...(summary.errors.length > 0 ? { error: `${summary.errors.length === 1 ? '1 file' : `${summary.errors.length} files`} could not be read, e.g. ${summary.errors[0]!.path}: ${summary.errors[0]!.message}`, code: 'IO' as const } : {}),
     };
   } finally {
     await lock.release();

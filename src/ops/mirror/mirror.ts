@@ -17,7 +17,11 @@ export interface ExcludeMatcher {
 }
 
 export interface MirrorResult {
+  /** Regular files in the source (what a repository run calls files scanned). */
   readonly files: number;
+  /** Regular files copied because they were new or changed. */
+  readonly filesWritten: number;
+  /** Bytes of the files copied. */
   readonly bytes: number;
   readonly versionsDir: string | undefined;
   readonly target: string;
@@ -25,6 +29,11 @@ export interface MirrorResult {
 
 export function mirrorPaths(root: string, source: string, stamp: string): { target: string; versions: string } {
   return { target: path.join(root, 'current', source), versions: path.join(root, 'versions', stamp, source) };
+}
+
+/** Where a source path's copy lives: /srv/share of source S -> <root>/current/S/share. */
+export function mirrorCopyPath(root: string, source: string, sourcePath: string): string {
+  return path.join(root, 'current', source, path.basename(sourcePath) || 'root');
 }
 
 export function versionStamp(d: Date): string {
@@ -110,11 +119,12 @@ export async function mirrorSource(opts: {
   const { target, versions } = mirrorPaths(opts.root, opts.name, stamp);
   await fsp.mkdir(target, { recursive: true });
   let files = 0;
+  let filesWritten = 0;
   let bytes = 0;
   for (const src of opts.paths) {
     const st = await fsp.stat(src);
     // Each source path keeps its own name under the mirror: /srv/share -> current/<name>/share/
-    const dest = path.join(target, path.basename(src) || 'root');
+    const dest = mirrorCopyPath(opts.root, opts.name, src);
     const args = ['-aAXH', '--delete', '--delay-updates', '--numeric-ids', '--stats', '--backup', `--backup-dir=${path.join(versions, path.basename(src) || 'root')}`, ...(await modifyWindow(opts.root))];
     let excludeFile: string | undefined;
     if (opts.exclude && st.isDirectory()) {
@@ -128,8 +138,11 @@ export async function mirrorSource(opts: {
     args.push(st.isDirectory() ? src.replace(/\/?$/, '/') : src, st.isDirectory() ? dest + '/' : dest);
     try {
       const r = await runRsync(args, opts.signal);
-      files += Number(/Number of regular files transferred: ([\d,]+)/.exec(r.stdout)?.[1]?.replace(/,/g, '') ?? 0);
-      bytes += Number(/Total transferred file size: ([\d,]+)/.exec(r.stdout)?.[1]?.replace(/,/g, '') ?? 0);
+      const stat = (re: RegExp): number => Number(re.exec(r.stdout)?.[1]?.replace(/,/g, '') ?? 0);
+      // "Number of files: 7 (reg: 5, dir: 2)"; rsync leaves out "(reg: ...)" when every file is one.
+      files += /Number of files: [\d,]+ \(/.test(r.stdout) ? stat(/Number of files: [\d,]+ \([^)]*reg: ([\d,]+)/) : stat(/Number of files: ([\d,]+)/);
+      filesWritten += stat(/Number of regular files transferred: ([\d,]+)/);
+      bytes += stat(/Total transferred file size: ([\d,]+)/);
     } finally {
       if (excludeFile) await fsp.rm(excludeFile, { force: true });
     }
@@ -140,7 +153,7 @@ export async function mirrorSource(opts: {
   } catch {
     versionsDir = undefined;
   }
-  return { files, bytes, versionsDir, target };
+  return { files, filesWritten, bytes, versionsDir, target };
 }
 
 /** Stores a command's output as one file in the mirror, keeping the previous one as a version. */
@@ -174,5 +187,5 @@ export async function mirrorStream(opts: { root: string; name: string; filename:
     /* first copy */
   }
   await fsp.rename(tmp, final);
-  return { files: 1, bytes, versionsDir, target };
+  return { files: 1, filesWritten: 1, bytes, versionsDir, target };
 }

@@ -9,7 +9,8 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { LifeboatError } from '../../core/errors.ts';
 
-export type RunOutcome = 'success' | 'partial' | 'failed' | 'absent';
+/** `interrupted`: stopped by a signal, neither a failure nor a copy. */
+export type RunOutcome = 'success' | 'partial' | 'failed' | 'absent' | 'interrupted';
 
 export interface RunRecord {
   readonly source: string;
@@ -21,6 +22,8 @@ export interface RunRecord {
   readonly files: number;
   readonly snapshot?: string | undefined;
   readonly error?: string | undefined;
+  /** The error code (NO_SPACE, WRONG_PASSWORD, ...) of a run that did not succeed. */
+  readonly code?: string | undefined;
 }
 
 export interface DriveSighting {
@@ -72,6 +75,7 @@ interface RunRow {
   files: number;
   snapshot: string | null;
   error: string | null;
+  code: string | null;
 }
 
 function toRun(r: RunRow): RunRecord {
@@ -85,6 +89,7 @@ function toRun(r: RunRow): RunRecord {
     files: r.files,
     snapshot: r.snapshot ?? undefined,
     error: r.error ?? undefined,
+    code: r.code ?? undefined,
   };
 }
 
@@ -109,13 +114,17 @@ export class StateStore {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');
     db.exec(SCHEMA);
+    // Added after the first release: state.db files made before it gain the column (additive,
+    // so an older lifeboat still reads them).
+    const cols = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'code')) db.exec('ALTER TABLE runs ADD COLUMN code TEXT');
     return new StateStore(db);
   }
 
   recordRun(r: RunRecord): void {
     this.db
-      .prepare('INSERT INTO runs (source, destination, started_at, finished_at, outcome, bytes, files, snapshot, error) VALUES (?,?,?,?,?,?,?,?,?)')
-      .run(r.source, r.destination, r.startedAt, r.finishedAt, r.outcome, r.bytes, r.files, r.snapshot ?? null, r.error ?? null);
+      .prepare('INSERT INTO runs (source, destination, started_at, finished_at, outcome, bytes, files, snapshot, error, code) VALUES (?,?,?,?,?,?,?,?,?,?)')
+      .run(r.source, r.destination, r.startedAt, r.finishedAt, r.outcome, r.bytes, r.files, r.snapshot ?? null, r.error ?? null, r.code ?? null);
   }
 
   lastRun(source: string, destination: string): RunRecord | undefined {

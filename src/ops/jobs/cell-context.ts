@@ -25,6 +25,8 @@ export interface CellResult {
   readonly bytes: number;
   readonly durationMs: number;
   readonly error?: string | undefined;
+  /** The repository written (its config id), kept with the run in the state store. */
+  readonly repositoryId?: string | undefined;
 }
 
 export interface RunDeps {

@@ -5,19 +5,22 @@
  *   STALE  older than twice the interval, or the drive not seen for longer than that
  *   NEVER  no good copy yet                                  FAILED the last run failed
  *   ABSENT the destination is not here now (but was seen recently enough)
+ *   MISSING the destination is here, but the repository (or mirror) enrolled there is not
  * Repositories are read when reachable (snapshot count, newest snapshot of the source); when a
- * drive is unplugged the state store answers.
+ * drive is unplugged the state store answers. History is per enrolment: runs and drills of a
+ * repository that was replaced (`drive enroll --replace`) do not count for the new one.
  */
 import { LocalBackend } from '../../core/backend/local-backend.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { nominalIntervalSeconds, policyWarnings, type Config, type PolicyWarning } from '../../config/index.ts';
-import { checkDestination, type DeviceProbe } from '../devices/index.ts';
+import { isAway, type DeviceProbe, type EnrolledState } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
-import { deviceView, sourceTag } from './cell-context.ts';
+import { sourceTag } from './cell-context.ts';
+import { checkEnrolled, historyScope, repositoryMismatch } from './enrolled-view.ts';
 import { destinationPassword } from './destination-password.ts';
 import { selectCells } from './run-coverage.ts';
 
-export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED';
+export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'MISSING';
 
 export interface StatusCell {
   readonly source: string;
@@ -32,6 +35,8 @@ export interface StatusCell {
   readonly size_bytes: number | null;
   readonly last_error: string | null;
   readonly destination_present: boolean;
+  /** checkEnrolledDestination's state: ready, absent, not-mounted, wrong-drive, read-only, not-enrolled, missing, refused. */
+  readonly destination_state: EnrolledState['state'];
   readonly destination_why: string | null;
   readonly last_seen: string | null;
   readonly last_drill: string | null;
@@ -49,11 +54,14 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
   const cells: StatusCell[] = [];
   const warnings: StatusReport['warnings'] = policyWarnings(config).map((w: PolicyWarning) => ({ code: w.code, level: w.level, message: w.message }));
   // `away`: absent or not mounted, which a run skips (ABSENT); a wrong drive or a read-only mount
-  // is here but refused, which a run reports as FAILED, and so does status.
-  const destInfo = new Map<string, { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> }>();
+  // is here but refused, which a run reports as FAILED, and so does status; a destination whose
+  // enrolled repository is gone is MISSING.
+  type Info = { state: EnrolledState['state']; present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> };
+  const destInfo = new Map<string, Info>();
   for (const d of config.destinations) {
-    const st = await checkDestination(deviceView(d), deps.probe).catch((e: Error) => ({ state: 'absent' as const, why: e.message }));
-    const info: { present: boolean; away: boolean; why: string | null; snapshots?: Map<string, { count: number; latest?: { id: string; time: number } }> } = { present: st.state === 'ready', away: st.state === 'absent' || st.state === 'not-mounted', why: st.state === 'ready' ? null : st.why };
+    const st: EnrolledState = await checkEnrolled(d, deps).catch((e: Error) => ({ state: 'absent' as const, why: e.message }));
+    const info: Info = { state: st.state, present: st.state === 'ready', away: isAway(st), why: st.state === 'ready' ? null : st.why };
+    if (st.state === 'missing') warnings.push({ code: 'REPOSITORY_MISSING', level: 'error', message: `destination ${d.name}: ${st.why}` });
     if (st.state === 'ready') {
       deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
       if (d.format === 'repository') {
@@ -61,8 +69,10 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
           const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
           const repo = await Repository.open(new LocalBackend(d.root), { password });
           try {
+            const wrong = repositoryMismatch(d.name, repo.config.id, st.marker.repository_id, deps.state.enrolment(d.name));
             const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();
-            for (const s of await repo.listSnapshots({ onError: () => {} })) {
+            if (wrong !== undefined) Object.assign(info, { state: 'refused', present: false, why: wrong });
+            else for (const s of await repo.listSnapshots({ onError: () => {} })) {
               // A pre-restore safety snapshot is not a backup of the source: it must not make a
               // stale cell look fresh.
               if (s.snapshot.tags?.includes('pre-restore')) continue;
@@ -74,7 +84,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
                 m.set(t, e);
               }
             }
-            info.snapshots = m;
+            if (wrong === undefined) info.snapshots = m;
           } finally {
             await repo.close();
           }
@@ -88,10 +98,9 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
   for (const { source, destination } of selectCells(config, {})) {
     const info = destInfo.get(destination.name)!;
     const interval = nominalIntervalSeconds(source.frequency);
-    const lastOk = deps.state.lastSuccess(source.name, destination.name);
-    const lastRun = deps.state.lastRun(source.name, destination.name);
+    const history = deps.state.cellHistory(source.name, destination.name, historyScope(deps.state.enrolment(destination.name)));
+    const { lastSuccess: lastOk, lastRun, lastDrill: drill } = history;
     const seen = deps.state.lastSeen(destination.name);
-    const drill = deps.state.lastDrill(source.name, destination.name);
     const repoView = info.snapshots?.get(sourceTag(source));
     // The state store's time when it recorded the repository's newest snapshot, so last_success
     // stays put when the drive is unplugged; the snapshot's own time for one made elsewhere.
@@ -100,7 +109,12 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
     const age = lastTime !== undefined ? Math.max(0, Math.round((now - lastTime) / 1000)) : null;
     const staleAfter = Math.max(2 * (interval ?? 0), destination.stale_after ? destination.stale_after.seconds : 0);
     let state: CellState;
-    if (info.away) {
+    // Nothing where the enrolled repository was, or (a state store older than enrolments) where
+    // backups were made before: the copies are gone, whatever the history says.
+    if (info.state === 'missing' || (info.state === 'not-enrolled' && lastOk !== undefined)) state = 'MISSING';
+    // Another drive, or a marker that does not match, is here in its place: refused until the operator acts.
+    else if (info.state === 'wrong-drive' || info.state === 'refused') state = 'FAILED';
+    else if (info.away) {
       const unseenFor = seen ? (now - seen.lastSeen) / 1000 : Infinity;
       state = interval !== undefined && unseenFor > Math.max(interval, staleAfter / 2) && lastTime !== undefined && age !== null && age > interval ? 'STALE' : lastTime === undefined ? 'NEVER' : 'ABSENT';
       if (state === 'STALE') warnings.push({ code: 'DRIVE_NOT_SEEN', level: 'error', message: `${destination.name} has not been seen ${seen ? `since ${new Date(seen.lastSeen).toISOString()}` : 'yet'}: the copy of ${source.name} there is ${age === null ? 'missing' : `${Math.round(age / 3600)} h old`}` });
@@ -123,6 +137,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       size_bytes: lastOk?.bytes ?? null,
       last_error: lastRun && lastRun.outcome !== 'success' ? (lastRun.error ?? lastRun.outcome) : null,
       destination_present: info.present,
+      destination_state: info.state,
       destination_why: info.why,
       last_seen: seen ? new Date(seen.lastSeen).toISOString() : null,
       last_drill: drill ? new Date(drill.at).toISOString() : null,

@@ -12,13 +12,14 @@ import { backup } from '../../core/archiver/archiver.ts';
 import { compilePatterns, readExcludeFile } from '../../core/filter/index.ts';
 import { LifeboatError } from '../../core/errors.ts';
 import { nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
-import { checkDestination, checkSpace, readMarker, verifyMarker } from '../devices/index.ts';
+import { checkSpace, isAway } from '../devices/index.ts';
 import { commandOutput } from '../hooks/command-output.ts';
 import { mirrorSource, mirrorStream } from '../mirror/mirror.ts';
 import { destinationPassword } from './destination-password.ts';
 import { lockDestination } from './destination-lock.ts';
 import { estimateNewBytes, sourceGuardProblem } from './source-guards.ts';
-import { deviceView, sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
+import { sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
+import { checkEnrolled, repositoryMismatch } from './enrolled-view.ts';
 
 export interface RunSelection {
   readonly source?: string | undefined;
@@ -63,7 +64,7 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
   const finish = (r: CellResult, startedAt: number): void => {
     results.push(r);
     if (r.outcome !== 'not-due') {
-      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error });
+      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error, repositoryId: r.repositoryId });
     }
     deps.onEvent?.({ type: 'cell-done', result: r });
   };
@@ -72,9 +73,9 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
     const due = sources.filter((s) => !sel.due || isDue(s, deps.state.lastSuccess(s.name, destination.name)?.finishedAt, started));
     for (const s of sources) if (!due.includes(s)) finish({ source: s.name, destination: destination.name, outcome: 'not-due', files: 0, bytes: 0, durationMs: 0 }, started);
     if (due.length === 0) continue;
-    const state = await checkDestination(deviceView(destination), deps.probe);
+    const state = await checkEnrolled(destination, deps);
     if (state.state !== 'ready') {
-      const outcome: CellOutcome = state.state === 'absent' || state.state === 'not-mounted' ? 'absent' : 'failed';
+      const outcome: CellOutcome = isAway(state) ? 'absent' : 'failed';
       for (const s of due) finish({ source: s.name, destination: destination.name, outcome, files: 0, bytes: 0, durationMs: 0, error: state.why }, started);
       continue;
     }
@@ -98,21 +99,19 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
 async function runDestination(
   config: Config,
   destination: Destination,
-  state: { root: string; label?: string | undefined; uuid?: string | undefined },
+  state: { root: string; marker: { repository_id?: string | undefined } },
   sources: Source[],
   deps: RunDeps,
   finish: (r: CellResult, startedAt: number) => void,
   now: () => Date,
 ): Promise<void> {
-  const marker = await readMarker(destination.root);
   let repo: Repository | undefined;
-  let setupError: string | undefined = verifyMarker(marker, { destination: destination.name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}) });
-  if (!setupError && destination.format === 'repository') {
+  let setupError: string | undefined;
+  if (destination.format === 'repository') {
     try {
       const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
       repo = await Repository.open(new LocalBackend(destination.root), { password });
-      const mid = marker.state === 'present' ? marker.marker.repository_id : undefined;
-      if (mid && mid !== repo.config.id) setupError = `the repository on ${destination.name} (${repo.config.id.slice(0, 10)}) is not the one enrolled (${mid.slice(0, 10)}): refusing to write`;
+      setupError = repositoryMismatch(destination.name, repo.config.id, state.marker.repository_id, deps.state.enrolment(destination.name));
     } catch (e) {
       setupError = (e as Error).message;
     }
@@ -127,7 +126,7 @@ async function runDestination(
       }
       try {
         const r = await runCell(config, source, destination, repo, deps);
-        finish({ ...r, durationMs: now().getTime() - startedAt }, startedAt);
+        finish({ ...r, durationMs: now().getTime() - startedAt, ...(repo !== undefined ? { repositoryId: repo.config.id } : {}) }, startedAt);
       } catch (e) {
         finish({ source: source.name, destination: destination.name, outcome: 'failed', files: 0, bytes: 0, durationMs: now().getTime() - startedAt, error: (e as Error).message }, startedAt);
       }

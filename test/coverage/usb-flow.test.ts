@@ -132,3 +132,39 @@ describe('lifeboat usb', () => {
     assert.ok(existsSync(mp));
   });
 });
+
+describe('drive enroll on a plugged-in drive that is not mounted', () => {
+  let drive: TestDrive;
+  let dir: string;
+  let passwordFile: string;
+  let config: string;
+  let mp: string;
+
+  before(async () => {
+    requireEnvironment();
+    ({ dir, passwordFile } = await scratch());
+    drive = await createTestDrive();
+    mp = path.join(dir, 'mnt', drive.label);
+    await fsp.mkdir(path.dirname(mp)); // the mountpoint's parent, as /mnt is
+    await writeTree(path.join(dir, 'data'), { 'ledger.csv': 'date,amount\n' });
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'usb', label: drive.label, mountpoint: mp, source: 'data', paths: [`${dir}/data`], priority: 'medium', frequency: 'daily' });
+  });
+
+  after(async () => {
+    await cleanupTestDrives();
+  });
+
+  it('mounts it at its mountpoint by label, enrolls it, unmounts it again and reminds to keep the password off the server', async () => {
+    const r = await lifeboat(config, ['drive', 'enroll', 'usb']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^note: created the mountpoint ${mp}$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^enrolled usb at ${mp}/lifeboat \\(drive ${drive.label}\\): repository [0-9a-f]{10} created$`, 'm'));
+    assert.match(r.stdout, /^remember: keep the repository password \(.*\) somewhere off this server too: without it, nobody can read the backups on usb$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /coverage suite password/, 'the password itself is never printed');
+    assert.equal(await isMounted(mp), false, 'left unmounted, as it was found');
+
+    const u = await lifeboat(config, ['usb']);
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    assert.match(u.stdout, /^OK +data -> usb: /m);
+  });
+});

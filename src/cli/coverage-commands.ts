@@ -12,7 +12,7 @@ import { configFileDeps, configPath, loadCoverageConfig } from './load-coverage-
 import { systemProbe, checkDestination, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
 import { isDue, runCoverage, selectCells } from '../ops/jobs/run-coverage.ts';
-import { enrolledView } from '../ops/jobs/enrolled-view.ts';
+import { enrolledLastSuccess, enrolledView } from '../ops/jobs/enrolled-view.ts';
 import { coverageStatus, type StatusCell } from '../ops/jobs/coverage-status.ts';
 import { enrollDestination } from '../ops/jobs/enroll.ts';
 import { deviceView, type CellResult } from '../ops/jobs/cell-context.ts';
@@ -304,7 +304,7 @@ function notDue(config: Config, destination: string): number {
   const state = StateStore.open(config.state_dir);
   try {
     const now = Date.now();
-    return selectCells(config, { destination }).filter((c) => !isDue(c.source, state.lastSuccess(c.source.name, destination)?.finishedAt, now)).length;
+    return selectCells(config, { destination }).filter((c) => !isDue(c.source, enrolledLastSuccess(state, c.source.name, destination)?.finishedAt, now)).length;
   } finally {
     state.close();
   }

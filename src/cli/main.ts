@@ -21,10 +21,14 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
   lifeboat init                          print a starter config for this machine
   lifeboat config check [--json]         every problem at once, with file:line
   lifeboat config schema                 JSON Schema for editors
-  lifeboat drive enroll DEST             prepare a destination once (repository or mirror + marker)
+  lifeboat drive enroll DEST [--replace [--yes]]
+                                         prepare a destination once (repository or mirror + marker);
+                                         --replace: a new drive/repository in place of the enrolled one
   lifeboat run [--source S] [--destination D] [--due] [--json]
   lifeboat status [--json]               the coverage map: what is protected where, how fresh
-  lifeboat usb                           attached enrolled drives: mount, run due cells, unmount
+                                         (exit 1 when a cell is STALE, FAILED, NEVER or MISSING)
+  lifeboat usb [--due]                   attached enrolled drives: mount, back up every cell, unmount;
+                                         --due (for the automatic trigger): only cells that are due
   lifeboat restore --source S [--destination D] [--snapshot latest|DATE|ID] [--path P]...
                    (--target DIR | --in-place [--yes]) [--dry-run]
   lifeboat drill   [--source S] [--destination D] [--full]   restore tests; a pass tags the snapshot verified
@@ -46,7 +50,7 @@ Usage (one repository):
 Common options: --password-file F (or LIFEBOAT_PASSWORD_FILE / LIFEBOAT_PASSWORD; RESTIC_* also
 honoured), --json for machine-readable output. RESTIC_REPOSITORY is honoured for --repo.
 Exit codes: 0 ok, 1 error, 2 usage, 3 some files could not be read, 10 no repository,
-11 locked, 12 wrong password, 130 interrupted.
+11 locked, 12 wrong password, 13 destination unavailable, 130 interrupted.
 `;
 
 export async function main(argv: string[]): Promise<number> {

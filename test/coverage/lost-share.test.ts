@@ -132,5 +132,11 @@ sources:
     assert.equal(c.last_drill, null, 'the lost repository drill is not shown for the new one');
     assert.equal(c.snapshots, 0);
     assert.equal(cell(s.cells, 'data', 'nas-mirror').state, 'MISSING', 'the mirror is still missing until it is re-enrolled too');
+
+    // The lost repository's last success does not make the new one "not due".
+    const due = await lifeboat(config, ['run', '--due', '--json']);
+    const { cells } = runLines(due.stdout);
+    assert.equal(cell(cells, 'data', 'nas').outcome, 'success', due.stdout + due.stderr);
+    assert.equal(cell((await statusJson(config)).cells, 'data', 'nas').state, 'OK');
   });
 });

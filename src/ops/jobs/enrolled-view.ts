@@ -5,7 +5,7 @@
  */
 import type { Destination as ConfigDestination } from '../../config/index.ts';
 import { checkEnrolledDestination, type DeviceProbe, type Destination, type EnrolledState } from '../devices/index.ts';
-import type { Enrolment, HistoryScope, StateStore } from '../state/state-store.ts';
+import type { Enrolment, HistoryScope, RunRecord, StateStore } from '../state/state-store.ts';
 import { deviceView } from './cell-context.ts';
 
 export function enrolledView(dest: ConfigDestination, state: StateStore): Destination {
@@ -32,6 +32,11 @@ export async function checkEnrolled(dest: ConfigDestination, deps: { probe: Devi
 /** The history of the repository enrolled now; undefined (all history) when nothing is enrolled. */
 export function historyScope(e: Enrolment | undefined): HistoryScope | undefined {
   return e === undefined ? undefined : { repositoryId: e.repositoryId, since: e.enrolledAt };
+}
+
+/** The cell's last success on the repository enrolled now (a replaced one's does not count). */
+export function enrolledLastSuccess(state: StateStore, source: string, destination: string): RunRecord | undefined {
+  return state.cellHistory(source, destination, historyScope(state.enrolment(destination))).lastSuccess;
 }
 
 /** Why the repository opened at a destination is refused, if it is not the enrolled one. */

@@ -19,7 +19,7 @@ import { destinationPassword } from './destination-password.ts';
 import { lockDestination } from './destination-lock.ts';
 import { estimateNewBytes, sourceGuardProblem } from './source-guards.ts';
 import { sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
-import { checkEnrolled, repositoryMismatch } from './enrolled-view.ts';
+import { checkEnrolled, enrolledLastSuccess, repositoryMismatch } from './enrolled-view.ts';
 
 export interface RunSelection {
   readonly source?: string | undefined;
@@ -70,7 +70,7 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
   };
   for (const { destination, sources } of byDest.values()) {
     const started = now().getTime();
-    const due = sources.filter((s) => !sel.due || isDue(s, deps.state.lastSuccess(s.name, destination.name)?.finishedAt, started));
+    const due = sources.filter((s) => !sel.due || isDue(s, enrolledLastSuccess(deps.state, s.name, destination.name)?.finishedAt, started));
     for (const s of sources) if (!due.includes(s)) finish({ source: s.name, destination: destination.name, outcome: 'not-due', files: 0, bytes: 0, durationMs: 0 }, started);
     if (due.length === 0) continue;
     const state = await checkEnrolled(destination, deps);
@@ -144,7 +144,7 @@ async function runCell(config: Config, source: Source, destination: Destination,
   if (source.kind === 'paths') {
     const problem = await sourceGuardProblem(source, deps.probe);
     if (problem) throw new LifeboatError('USAGE', problem);
-    const last = deps.state.lastSuccess(source.name, destination.name);
+    const last = enrolledLastSuccess(deps.state, source.name, destination.name);
     const needed = await estimateNewBytes(source.paths, last?.startedAt);
     const space = await checkSpace(destination.root, needed, { probe: deps.probe });
     if (!space.ok) throw new LifeboatError('NO_SPACE', space.why);

@@ -76,8 +76,7 @@ describe('an impostor with the enrolled label', () => {
     assert.match(text.stdout, /^FAILED +data +usb .* WRONG DRIVE$/m);
     assert.match(text.stdout, new RegExp(`^usb: ${impostorLine(b, a).source}`, 'm'));
     const s = await statusJson(config);
-    const c = cell(s.cells, 'data', 'usb') as { destination_state?: string };
-    assert.equal(c.destination_state, 'wrong-drive');
+    assert.equal(cell(s.cells, 'data', 'usb').destination_state, 'wrong-drive');
   });
 
   it('enroll without --replace refuses it (exit 13) and writes nothing; --replace without --yes off a terminal is a usage error', async () => {

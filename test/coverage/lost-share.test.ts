@@ -83,7 +83,7 @@ sources:
     assert.equal(d.code, 0, d.stdout + d.stderr);
     const s = await statusJson(config);
     assert.equal(cell(s.cells, 'data', 'nas').state, 'OK');
-    assert.notEqual((cell(s.cells, 'data', 'nas') as { last_drill?: string | null }).last_drill, null);
+    assert.notEqual(cell(s.cells, 'data', 'nas').last_drill, null);
     assert.equal(cell(s.cells, 'data', 'nas-mirror').state, 'OK');
   });
 
@@ -126,7 +126,7 @@ sources:
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`^replaced the enrolment of nas \\(repository ${lostId}\\): it is refused from now on$`, 'm'));
     const s = await statusJson(config);
-    const c = cell(s.cells, 'data', 'nas') as ReturnType<typeof cell> & { last_drill: string | null; state: string };
+    const c = cell(s.cells, 'data', 'nas');
     assert.equal(c.state, 'NEVER');
     assert.equal(c.last_success, null);
     assert.equal(c.last_drill, null, 'the lost repository drill is not shown for the new one');

@@ -162,6 +162,7 @@ describe('drive enroll on a plugged-in drive that is not mounted', () => {
     assert.match(r.stdout, /^remember: keep the repository password \(.*\) somewhere off this server too: without it, nobody can read the backups on usb$/m);
     assert.doesNotMatch(r.stdout + r.stderr, /coverage suite password/, 'the password itself is never printed');
     assert.equal(await isMounted(mp), false, 'left unmounted, as it was found');
+    assert.doesNotMatch(r.stdout, /powered off/, 'and not powered off: enroll only unmounts what it mounted');
 
     const u = await lifeboat(config, ['usb']);
     assert.equal(u.code, 0, u.stdout + u.stderr);

@@ -16,7 +16,7 @@ import { nominalIntervalSeconds, policyWarnings, type Config, type PolicyWarning
 import { isAway, type DeviceProbe, type EnrolledState } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { sourceTag } from './cell-context.ts';
-import { checkEnrolled, historyScope, repositoryMismatch } from './enrolled-view.ts';
+import { checkEnrolled, enrolledHistory, repositoryMismatch } from './enrolled-view.ts';
 import { destinationPassword } from './destination-password.ts';
 import { selectCells } from './run-coverage.ts';
 
@@ -71,7 +71,8 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
           try {
             const wrong = repositoryMismatch(d.name, repo.config.id, st.marker.repository_id, deps.state.enrolment(d.name));
             const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();
-            if (wrong !== undefined) Object.assign(info, { state: 'refused', present: false, why: wrong });
+            // Another repository than the enrolled one: refused as a run would, its snapshots not counted.
+            if (wrong !== undefined) [info.state, info.present, info.why] = ['refused', false, wrong];
             else for (const s of await repo.listSnapshots({ onError: () => {} })) {
               // A pre-restore safety snapshot is not a backup of the source: it must not make a
               // stale cell look fresh.
@@ -98,8 +99,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
   for (const { source, destination } of selectCells(config, {})) {
     const info = destInfo.get(destination.name)!;
     const interval = nominalIntervalSeconds(source.frequency);
-    const history = deps.state.cellHistory(source.name, destination.name, historyScope(deps.state.enrolment(destination.name)));
-    const { lastSuccess: lastOk, lastRun, lastDrill: drill } = history;
+    const { lastSuccess: lastOk, lastRun, lastDrill: drill } = enrolledHistory(deps.state, source.name, destination.name);
     const seen = deps.state.lastSeen(destination.name);
     const repoView = info.snapshots?.get(sourceTag(source));
     // The state store's time when it recorded the repository's newest snapshot, so last_success

@@ -30,13 +30,17 @@ export async function checkEnrolled(dest: ConfigDestination, deps: { probe: Devi
 }
 
 /** The history of the repository enrolled now; undefined (all history) when nothing is enrolled. */
-export function historyScope(e: Enrolment | undefined): HistoryScope | undefined {
+function historyScope(e: Enrolment | undefined): HistoryScope | undefined {
   return e === undefined ? undefined : { repositoryId: e.repositoryId, since: e.enrolledAt };
 }
 
-/** The cell's last success on the repository enrolled now (a replaced one's does not count). */
+/** The cell's last run, success and drill on the repository enrolled now (a replaced one's do not count). */
+export function enrolledHistory(state: StateStore, source: string, destination: string): ReturnType<StateStore['cellHistory']> {
+  return state.cellHistory(source, destination, historyScope(state.enrolment(destination)));
+}
+
 export function enrolledLastSuccess(state: StateStore, source: string, destination: string): RunRecord | undefined {
-  return state.cellHistory(source, destination, historyScope(state.enrolment(destination))).lastSuccess;
+  return enrolledHistory(state, source, destination).lastSuccess;
 }
 
 /** Why the repository opened at a destination is refused, if it is not the enrolled one. */

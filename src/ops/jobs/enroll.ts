@@ -167,8 +167,10 @@ async function enrollReady(dest: ConfigDestination, state: DestinationState, dep
   const now = (deps.now ?? (() => new Date()))();
   const marker = newMarker({ destination: name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}), ...(repositoryId ? { repositoryId } : {}), hostname: deps.hostname, now });
   await writeMarker(state.root, marker, { replace: existing.state === 'present' });
-  // Adopting keeps the enrolment's start, so the history of this repository still counts.
-  const keep = enrolment !== undefined && why === undefined;
-  deps.state.recordEnrolment({ destination: name, label: state.label, uuid: state.uuid, repositoryId, enrolledAt: keep ? enrolment.enrolledAt : now.getTime() });
+  // Adopting keeps the enrolment's start (or, for a state store older than enrolments, the
+  // marker's), so the history of this repository still counts.
+  const markerAt = existing.state === 'present' ? Date.parse(existing.marker.enrolled_at) : NaN;
+  const since = why !== undefined ? undefined : (enrolment?.enrolledAt ?? (Number.isFinite(markerAt) ? markerAt : undefined));
+  deps.state.recordEnrolment({ destination: name, label: state.label, uuid: state.uuid, repositoryId, enrolledAt: since ?? now.getTime() });
   return { destination: name, root: state.root, repositoryId, created, label: state.label, uuid: state.uuid, ...(why !== undefined ? { replaced: enrolment } : {}) };
 }

@@ -105,6 +105,16 @@ export function impostorWhy(dest: Pick<Destination, 'name'>, found: Found, enrol
   );
 }
 
+function foundOf(d: BlkidEntry): Found {
+  return { ...(d.label !== undefined ? { label: d.label } : {}), ...(d.uuid !== undefined ? { uuid: d.uuid } : {}) };
+}
+
+/** The wrong-drive state for a drive with the destination's label that is not the enrolled one. */
+function impostor(dest: Destination, d: BlkidEntry, enrolled: EnrolledIdentity): DestinationState {
+  const found = { ...foundOf(d), device: d.device };
+  return { state: 'wrong-drive', why: impostorWhy(dest, found, enrolled), found, enrolled };
+}
+
 /** Canonical device paths (`/dev/disk/by-label/X` -> `/dev/sdb1`), memoised per check. */
 function deviceCanon(): (p: string) => Promise<string> {
   const memo = new Map<string, Promise<string>>();
@@ -122,8 +132,8 @@ function deviceCanon(): (p: string) => Promise<string> {
  * Where the destination stands. Rules by kind:
  * - usb: the drive is found by label and/or UUID (blkid). None -> absent; the label matches but
  *   the UUID does not (or the reverse) -> wrong-drive; with an enrolment, a drive with the
- *   configured label/UUID but not the enrolled UUID -> wrong-drive naming the enrolled drive; the mountpoint is not a mount point, or is
- *   mounted from something else -> not-mounted, or wrong-drive when that something is another
+ *   configured label/UUID but not the enrolled UUID -> wrong-drive naming the enrolled drive;
+ *   the mountpoint is not a mount point, or is mounted from something else -> not-mounted, or wrong-drive when that something is another
  *   labelled drive; mounted read-only -> read-only; else ready.
  * - nas: the mountpoint (or the mount holding `path`/`root`) must be a real mount other than the
  *   root filesystem, and not a bind mount of it, and not an untriggered automount.
@@ -181,17 +191,13 @@ async function checkUsb(dest: Destination, probe: DeviceProbe): Promise<Destinat
   const enrolledUuid = dest.uuid === undefined ? dest.enrolled?.uuid : undefined;
   const configured = devices.filter((d) => labelOk(d) && uuidOk(d));
   const exact = enrolledUuid === undefined ? configured : configured.filter((d) => sameUuid(d.uuid, enrolledUuid));
-  if (exact.length === 0 && configured.length > 0 && dest.enrolled !== undefined) {
-    const imp = configured[0]!;
-    const found = { ...(imp.label !== undefined ? { label: imp.label } : {}), ...(imp.uuid !== undefined ? { uuid: imp.uuid } : {}), device: imp.device };
-    return { state: 'wrong-drive', why: impostorWhy(dest, found, dest.enrolled), found, enrolled: dest.enrolled };
-  }
+  if (exact.length === 0 && configured[0] !== undefined && dest.enrolled !== undefined) return impostor(dest, configured[0], dest.enrolled);
   if (exact.length === 0) {
     const near = devices.find(
       (d) => (dest.label !== undefined && d.label === dest.label) || (dest.uuid !== undefined && sameUuid(d.uuid, dest.uuid)),
     );
     if (near === undefined) return { state: 'absent', why: `${sentence(name)} is not plugged in` };
-    const found = { ...(near.label !== undefined ? { label: near.label } : {}), ...(near.uuid !== undefined ? { uuid: near.uuid } : {}) };
+    const found = foundOf(near);
     const why =
       dest.label !== undefined && near.label === dest.label
         ? `A drive labelled ${dest.label} is plugged in (${near.device}), but its UUID is ${near.uuid ?? 'missing'}, not ${dest.uuid}: it is a different drive with the same label, refusing to write to it`
@@ -219,15 +225,12 @@ async function checkUsb(dest: Destination, probe: DeviceProbe): Promise<Destinat
       // Something else is mounted at the mountpoint: name it if it is a drive we can identify.
       let other: BlkidEntry | undefined;
       for (const d of devices) if ((await canon(d.device)) === atMpDev) other = d;
-      if (other !== undefined && dest.enrolled !== undefined && dest.label !== undefined && other.label === dest.label) {
-        const found = { label: other.label, ...(other.uuid !== undefined ? { uuid: other.uuid } : {}), device: other.device };
-        return { state: 'wrong-drive', why: impostorWhy(dest, found, dest.enrolled), found, enrolled: dest.enrolled };
-      }
+      if (other !== undefined && dest.enrolled !== undefined && dest.label !== undefined && other.label === dest.label) return impostor(dest, other, dest.enrolled);
       if (other !== undefined && (other.label !== undefined || other.uuid !== undefined)) {
         return {
           state: 'wrong-drive',
           why: `${mp.path} holds drive ${describeDrive(other)}, not ${name}: refusing to write to it`,
-          found: { ...(other.label !== undefined ? { label: other.label } : {}), ...(other.uuid !== undefined ? { uuid: other.uuid } : {}) },
+          found: foundOf(other),
         };
       }
       return {

@@ -44,6 +44,10 @@ test('a drive with the enrolled label but another UUID is wrong-drive, naming bo
         "nothing will be written to it; plug in the enrolled drive, or make this one the drive of 'media' with `lifeboat drive enroll media --replace`",
     );
     assert.deepEqual(await readdir(mnt), ['lost+found'], 'nothing written');
+    // A UUID in the configuration (the new drive's) does not make it the enrolled drive either.
+    const configured = await checkEnrolledDestination({ ...dest, uuid: impostor.uuid }, probe);
+    assert.equal(configured.state, 'wrong-drive');
+    assert.match(configured.state === 'wrong-drive' ? configured.why : '', new RegExp(`is not the enrolled drive of 'media' \\(UUID ${enrolledDrive.uuid},`));
   } finally {
     await umount(mnt);
   }

@@ -10,7 +10,7 @@
  * Like checkDestination it writes nothing.
  */
 import { readdir } from 'node:fs/promises';
-import { checkDestination, type Destination, type DestinationState, type EnrolledIdentity } from './destination-state.ts';
+import { checkDestination, impostorWhy, type Destination, type DestinationState, type EnrolledIdentity } from './destination-state.ts';
 import { readMarker, verifyMarker, type DriveMarker } from './marker.ts';
 
 type Ready = Extract<DestinationState, { state: 'ready' }>;
@@ -35,8 +35,13 @@ async function whatIsThere(root: string): Promise<string> {
 export async function checkEnrolledDestination(dest: Destination, probe: Parameters<typeof checkDestination>[1]): Promise<EnrolledState> {
   const st = await checkDestination(dest, probe);
   if (st.state !== 'ready') return st;
-  const marker = await readMarker(st.root);
   const enrolled = dest.enrolled;
+  // A configured UUID overrides the enrolled one in checkDestination; it still is not the enrolled drive.
+  if (enrolled?.uuid !== undefined && st.uuid !== undefined && enrolled.uuid.toLowerCase() !== st.uuid.toLowerCase()) {
+    const found = { ...(st.label !== undefined ? { label: st.label } : {}), uuid: st.uuid, ...(st.device !== undefined ? { device: st.device } : {}) };
+    return { state: 'wrong-drive', why: impostorWhy(dest, found, enrolled), found, enrolled };
+  }
+  const marker = await readMarker(st.root);
   if (marker.state === 'missing' && enrolled !== undefined) {
     const what = enrolled.repositoryId !== undefined ? `The repository enrolled for '${dest.name}' (id ${enrolled.repositoryId.slice(0, 10)})` : `The mirror enrolled for '${dest.name}'`;
     const medium = dest.kind === 'usb' ? 'the drive was emptied or its directory removed' : 'the share is empty or was replaced';

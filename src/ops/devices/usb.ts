@@ -113,8 +113,8 @@ function matchKind(dest: Destination, d: AttachedDrive): DriveMatch['matchedBy']
 /**
  * Pairs attached drives with usb destinations. A destination with both label and UUID matches
  * only a drive with both; a drive with the right label and another UUID (configured or
- * enrolled) is not a match (checkDestination reports it as wrong-drive). Two drives matching one label-only destination
- * are both returned; mountDrive refuses to choose between them.
+ * enrolled) is not a match (checkDestination reports it as wrong-drive). Two drives matching one
+ * label-only destination are both returned; mountDrive refuses to choose between them.
  */
 export async function findAttachedDrives(probe: DeviceProbe, destinations: readonly Destination[]): Promise<DriveMatch[]> {
   const usb = destinations.filter((d) => d.kind === 'usb');

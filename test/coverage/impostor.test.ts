@@ -7,11 +7,12 @@
  * status shows none of the old repository's history.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, randomLabel, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { cell, enroll, isMounted, lifeboat, listTree, mountDevice, plugIn, requireEnvironment, resticSnapshots, runLines, scratch, statusJson, umount, unplug, writeTree, writeUsbCellConfig } from './harness.ts';
+import { cell, cleanEnv, enroll, isMounted, LIFEBOAT, lifeboat, listTree, mountDevice, plugIn, requireEnvironment, resticSnapshots, runLines, scratch, statusJson, umount, unplug, writeTree, writeUsbCellConfig } from './harness.ts';
 
 describe('an impostor with the enrolled label', () => {
   const label = randomLabel();
@@ -79,7 +80,7 @@ describe('an impostor with the enrolled label', () => {
     assert.equal(cell(s.cells, 'data', 'usb').destination_state, 'wrong-drive');
   });
 
-  it('enroll without --replace refuses it (exit 13) and writes nothing; --replace without --yes off a terminal is a usage error', async () => {
+  it('enroll without --replace refuses it (exit 13) and writes nothing; --replace needs --yes off a terminal, and a "yes" typed on one', async () => {
     const before = await listTree(mp);
     const e = await lifeboat(config, ['drive', 'enroll', 'usb']);
     assert.equal(e.code, 13, e.stdout + e.stderr);
@@ -87,6 +88,11 @@ describe('an impostor with the enrolled label', () => {
     const unconfirmed = await lifeboat(config, ['drive', 'enroll', 'usb', '--replace']);
     assert.equal(unconfirmed.code, 2, unconfirmed.stdout + unconfirmed.stderr);
     assert.match(unconfirmed.stderr, /--replace needs --yes when not run on a terminal \[USAGE\]/);
+    // On a terminal it asks; anything but "yes" replaces nothing.
+    const asked = spawnSync('script', ['-qec', `${LIFEBOAT} drive enroll usb --replace --config ${config}`, '/dev/null'], { input: 'no\n', encoding: 'utf8', env: cleanEnv() });
+    assert.equal(asked.status, 2, asked.stdout);
+    assert.match(asked.stdout, /Type yes: /);
+    assert.match(asked.stdout, /drive enroll usb --replace was not confirmed \[USAGE\]/);
     assert.deepEqual(await listTree(mp), before);
   });
 

@@ -69,7 +69,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
           const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
           const repo = await Repository.open(new LocalBackend(d.root), { password });
           try {
-            const wrong = repositoryMismatch(d.name, repo.config.id, st.marker.repository_id, deps.state.enrolment(d.name));
+            const wrong = repositoryMismatch(d.name, { actual: repo.config.id, marker: st.marker.repository_id, enrolment: deps.state.enrolment(d.name) });
             const m = new Map<string, { count: number; latest?: { id: string; time: number } }>();
             // Another repository than the enrolled one: refused as a run would, its snapshots not counted.
             if (wrong !== undefined) [info.state, info.present, info.why] = ['refused', false, wrong];

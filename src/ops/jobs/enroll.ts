@@ -27,6 +27,7 @@ import {
   readMarker,
   releaseDrive,
   writeMarker,
+  type Destination as DeviceDestination,
   type DestinationState,
   type DeviceProbe,
   type DriveMatch,
@@ -65,7 +66,8 @@ type Ready = Extract<DestinationState, { state: 'ready' }>;
 const sameId = (a: string | undefined, b: string | undefined): boolean => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
 /** Why enrolling this drive/repository would replace what is enrolled; undefined when it is the same. */
-function replacing(name: string, ready: Ready, repositoryId: string | undefined, e: Enrolment | undefined, marker: MarkerState): string | undefined {
+function replacing(name: string, ready: Ready, found: { repositoryId: string | undefined; enrolment: Enrolment | undefined; marker: MarkerState }): string | undefined {
+  const { repositoryId, enrolment: e, marker } = found;
   const was = e ?? (marker.state === 'present' ? { uuid: marker.marker.uuid ?? undefined, repositoryId: marker.marker.repository_id } : undefined);
   if (was === undefined) return undefined;
   if (was.uuid !== undefined && ready.uuid !== undefined && !sameId(was.uuid, ready.uuid)) {
@@ -83,8 +85,9 @@ function replacing(name: string, ready: Ready, repositoryId: string | undefined,
 }
 
 /** Mounts a plugged-in usb drive that is not mounted; returns the match to release, if it did. */
-async function mountForEnroll(dest: ConfigDestination, view: ReturnType<typeof deviceView>, before: DestinationState, probe: DeviceProbe): Promise<{ state: DestinationState; match?: DriveMatch; notes: string[] }> {
-  if (dest.kind !== 'usb' || before.state !== 'not-mounted' || before.device === undefined) return { state: before, notes: [] };
+async function mountForEnroll(view: DeviceDestination, probe: DeviceProbe): Promise<{ state: DestinationState; match?: DriveMatch; notes: string[] }> {
+  const before = await checkDestination(view, probe);
+  if (view.kind !== 'usb' || before.state !== 'not-mounted' || before.device === undefined) return { state: before, notes: [] };
   const match = (await findAttachedDrives(probe, [view])).find((m) => m.drive.device === before.device);
   if (match === undefined) return { state: before, notes: [] };
   const m = await mountDrive(match, probe);
@@ -109,7 +112,7 @@ export async function enrollDestination(config: Config, name: string, deps: Enro
   // Without --replace, the enrolled UUID decides which drive this is (an impostor is refused
   // by name); with it, any drive with the configured label/UUID may become the enrolled one.
   const view = deps.replace === true ? deviceView(dest) : enrolledView(dest, deps.state);
-  const mounting = await mountForEnroll(dest, view, await checkDestination(view, deps.probe), deps.probe);
+  const mounting = await mountForEnroll(view, deps.probe);
   const notes = mounting.notes;
   try {
     const r = await enrollReady(dest, mounting.state, deps);
@@ -126,7 +129,8 @@ export async function enrollDestination(config: Config, name: string, deps: Enro
 async function enrollReady(dest: ConfigDestination, state: DestinationState, deps: EnrollDeps): Promise<Omit<EnrollResult, 'mounted' | 'notes'>> {
   const name = dest.name;
   if (state.state !== 'ready') {
-    const hint = dest.kind === 'usb' ? 'plug the drive in; lifeboat mounts it at its mountpoint itself' : dest.kind === 'nas' ? 'mount the share first' : undefined;
+    // A wrong drive's sentence already says what to do.
+    const hint = state.state === 'wrong-drive' ? undefined : dest.kind === 'usb' ? 'plug the drive in; lifeboat mounts it at its mountpoint itself' : dest.kind === 'nas' ? 'mount the share first' : undefined;
     throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot enroll ${name}: ${state.why}`, hint !== undefined ? { hint } : {});
   }
   const existing = await readMarker(state.root);
@@ -145,7 +149,7 @@ async function enrollReady(dest: ConfigDestination, state: DestinationState, dep
       await repo.close();
     }
   }
-  const why = replacing(name, state, repositoryId, enrolment, existing);
+  const why = replacing(name, state, { repositoryId, enrolment, marker: existing });
   if (why !== undefined && deps.replace !== true) {
     throw new LifeboatError('POLICY_REFUSED', `Cannot enroll ${name}: ${why}`, {
       hint: `to make this drive and repository the ones of '${name}' from now on (the old ones are refused afterwards), run \`lifeboat drive enroll ${name} --replace\``,

@@ -44,7 +44,8 @@ export function enrolledLastSuccess(state: StateStore, source: string, destinati
 }
 
 /** Why the repository opened at a destination is refused, if it is not the enrolled one. */
-export function repositoryMismatch(destination: string, actualId: string, markerId: string | undefined, e: Enrolment | undefined): string | undefined {
+export function repositoryMismatch(destination: string, ids: { actual: string; marker: string | undefined; enrolment: Enrolment | undefined }): string | undefined {
+  const { actual: actualId, marker: markerId, enrolment: e } = ids;
   if (markerId !== undefined && markerId !== actualId) {
     return `the repository on ${destination} (${actualId.slice(0, 10)}) is not the one enrolled (${markerId.slice(0, 10)}): refusing to write`;
   }

@@ -111,7 +111,7 @@ async function runDestination(
     try {
       const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
       repo = await Repository.open(new LocalBackend(destination.root), { password });
-      setupError = repositoryMismatch(destination.name, repo.config.id, state.marker.repository_id, deps.state.enrolment(destination.name));
+      setupError = repositoryMismatch(destination.name, { actual: repo.config.id, marker: state.marker.repository_id, enrolment: deps.state.enrolment(destination.name) });
     } catch (e) {
       setupError = (e as Error).message;
     }

@@ -4,15 +4,17 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { hostname as osHostname } from 'node:os';
 import { LifeboatError } from '../core/errors.ts';
 import { configJsonSchema, formatProblem, formatWarning, loadConfig, starterConfig, type Config } from '../config/index.ts';
 import { configFileDeps, configPath, loadCoverageConfig } from './load-coverage-config.ts';
-import { systemProbe, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
+import { systemProbe, checkDestination, findAttachedDrives, mountDrive, releaseDrive } from '../ops/devices/index.ts';
 import { StateStore } from '../ops/state/state-store.ts';
-import { planRun, runCoverage, unavailable, type RunSelection } from '../ops/jobs/run-coverage.ts';
+import { isDue, planRun, runCoverage, selectCells, unavailable, type RunSelection } from '../ops/jobs/run-coverage.ts';
 import { cellRefusal } from '../ops/jobs/source-guards.ts';
-import { coverageStatus } from '../ops/jobs/coverage-status.ts';
+import { enrolledLastSuccess, enrolledView } from '../ops/jobs/enrolled-view.ts';
+import { coverageStatus, type StatusCell } from '../ops/jobs/coverage-status.ts';
 import { enrollDestination } from '../ops/jobs/enroll.ts';
 import { deviceView, type CellResult } from '../ops/jobs/cell-context.ts';
 import { EXIT, combineExitCodes, runExitCode } from './exit-codes.ts';
@@ -149,7 +151,7 @@ async function dryRun(config: Config, sel: RunSelection, state: StateStore, json
     for (const s of [...due, ...notDue]) {
       const cell = `${s.name} -> ${destination.name}`;
       const isDue = due.includes(s);
-      const last = state.lastSuccess(s.name, destination.name);
+      const last = enrolledLastSuccess(state, s.name, destination.name);
       let would: 'run' | 'skip' | 'fail' | 'not-due' = isDue ? 'run' : 'not-due';
       let why: string | undefined;
       if (isDue && dest.state !== 'ready') {
@@ -197,18 +199,45 @@ export async function runStatus(args: string[], env: Env): Promise<number> {
     if (values.json) {
       out(JSON.stringify(report));
     } else {
-      const rows = report.cells.map((c) => [c.state, c.source, c.destination, c.priority, c.frequency, c.last_success ? `${c.last_success.slice(0, 16).replace('T', ' ')} (${ago(c.age_seconds)})` : '-', c.snapshots === null ? '-' : String(c.snapshots), c.bytes_added === null ? '-' : fmtBytes(c.bytes_added), c.last_drill ? `${c.last_drill_ok ? 'ok' : 'FAILED'} ${c.last_drill.slice(0, 10)}${c.drill_coverage !== null ? ` ${Math.round(c.drill_coverage * 100)}%` : ''}` : 'never', c.destination_present ? 'here' : `absent, seen ${c.last_seen ? c.last_seen.slice(0, 10) : 'never'}`]);
+      const rows = report.cells.map((c) => [c.state, c.source, c.destination, c.priority, c.frequency, c.last_success ? `${c.last_success.slice(0, 16).replace('T', ' ')} (${ago(c.age_seconds)})` : '-', c.snapshots === null ? '-' : String(c.snapshots), c.bytes_added === null ? '-' : fmtBytes(c.bytes_added), c.last_drill ? `${c.last_drill_ok ? 'ok' : 'FAILED'} ${c.last_drill.slice(0, 10)}${c.drill_coverage !== null ? ` ${Math.round(c.drill_coverage * 100)}%` : ''}` : 'never', driveColumn(c)]);
       const head = ['STATE', 'SOURCE', 'DESTINATION', 'PRIORITY', 'FREQ', 'LAST GOOD', 'SNAPS', 'ADDED', 'DRILL', 'DRIVE'];
       const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
       out(line(head));
       for (const r of rows) out(line(r));
+      // Why each destination that is here in some way cannot be used: the sentence, once per destination.
+      const told = new Set<string>();
+      for (const c of report.cells) {
+        if (c.destination_why === null || c.destination_state === 'absent' || told.has(c.destination)) continue;
+        told.add(c.destination);
+        out(`${c.destination}: ${c.destination_why}`);
+      }
       for (const wn of report.warnings) out(`${wn.level === 'error' ? 'ERROR' : 'warning'}: ${wn.message}`);
     }
-    const bad = report.cells.some((c) => c.state === 'STALE' || c.state === 'FAILED' || c.state === 'NEVER');
+    // 1 when some copy needs the operator (stale, failed, never made, or gone); ABSENT and DUE do not.
+    const bad = report.cells.some((c) => c.state === 'STALE' || c.state === 'FAILED' || c.state === 'NEVER' || c.state === 'MISSING');
     return bad ? EXIT.ERROR : EXIT.OK;
   } finally {
     state.close();
+  }
+}
+
+/** The DRIVE column: here, or what keeps the destination from being used (the reason follows the table). */
+function driveColumn(c: StatusCell): string {
+  const seen = `seen ${c.last_seen ? c.last_seen.slice(0, 10) : 'never'}`;
+  switch (c.destination_state) {
+    case 'ready':
+      return 'here';
+    case 'absent':
+      return `absent, ${seen}`;
+    case 'not-mounted':
+      return `not mounted, ${seen}`;
+    case 'wrong-drive':
+      return 'WRONG DRIVE';
+    case 'missing':
+      return 'REPOSITORY MISSING';
+    default:
+      return c.destination_state;
   }
 }
 
@@ -221,31 +250,65 @@ function ago(s: number | null): string {
 
 export async function runDrive(argv: string[], env: Env): Promise<number> {
   const [sub, ...args] = argv;
-  if (sub !== 'enroll') throw new LifeboatError('USAGE', `Unknown drive command ${JSON.stringify(sub ?? '')}`, { hint: 'use `lifeboat drive enroll DEST`' });
-  const { values, positionals } = parse(args, {});
+  if (sub !== 'enroll') throw new LifeboatError('USAGE', `Unknown drive command ${JSON.stringify(sub ?? '')}`, { hint: 'use `lifeboat drive enroll DEST [--replace [--yes]]`' });
+  const { values, positionals } = parse(args, { replace: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } });
   const [name] = positionals;
   if (!name) throw new LifeboatError('USAGE', 'drive enroll needs a destination name');
   const config = await loadCoverageConfig(values.config, env);
-  const r = await enrollDestination(config, name, { probe: systemProbe(), hostname: config.hostname ?? osHostname() });
-  if (values.json) out(JSON.stringify(r));
-  else out(`enrolled ${r.destination} at ${r.root}${r.label ? ` (drive ${r.label})` : ''}${r.repositoryId ? `: repository ${r.repositoryId.slice(0, 10)} ${r.created ? 'created' : 'adopted'}` : ''}`);
-  return EXIT.OK;
+  if (values.replace && !values.yes) {
+    // A replacement makes the old drive and repository untrusted: never without a yes.
+    if (!process.stdin.isTTY) throw new LifeboatError('USAGE', `drive enroll ${name} --replace needs --yes when not run on a terminal`);
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Make the drive and repository found now the ones of '${name}'? The enrolled ones will be refused afterwards. Type yes: `);
+    rl.close();
+    if (answer.trim() !== 'yes') throw new LifeboatError('USAGE', `drive enroll ${name} --replace was not confirmed`);
+  }
+  const state = StateStore.open(config.state_dir);
+  try {
+    const r = await enrollDestination(config, name, { probe: systemProbe(), state, hostname: config.hostname ?? osHostname(), replace: values.replace === true });
+    const dest = config.destinations.find((d) => d.name === name);
+    const reminder =
+      dest?.format === 'repository'
+        ? `keep the repository password (${dest.password.kind === 'file' ? dest.password.path : 'from its password_command'}) somewhere off this server too: without it, nobody can read the backups on ${name}`
+        : undefined;
+    if (values.json) out(JSON.stringify({ ...r, ...(reminder !== undefined ? { reminder } : {}) }));
+    else {
+      for (const n of r.notes) out(`note: ${n}`);
+      if (r.replaced) out(`replaced the enrolment of ${name}${r.replaced.uuid ? ` (drive UUID ${r.replaced.uuid})` : ''}${r.replaced.repositoryId ? ` (repository ${r.replaced.repositoryId.slice(0, 10)})` : ''}: it is refused from now on`);
+      out(`enrolled ${r.destination} at ${r.root}${r.label ? ` (drive ${r.label})` : ''}${r.repositoryId ? `: repository ${r.repositoryId.slice(0, 10)} ${r.created ? 'created' : 'adopted'}` : ''}`);
+      if (reminder !== undefined) out(`remember: ${reminder}`);
+    }
+    return EXIT.OK;
+  } finally {
+    state.close();
+  }
 }
 
 export async function runUsb(args: string[], env: Env): Promise<number> {
-  const { values } = parse(args, { 'no-run': { type: 'boolean' } });
+  const { values } = parse(args, { 'no-run': { type: 'boolean' }, due: { type: 'boolean' } });
   const config = await loadCoverageConfig(values.config, env);
   const probe = systemProbe();
   const usbDests = config.destinations.filter((d) => d.kind === 'usb');
-  const matches = await findAttachedDrives(probe, usbDests.map(deviceView));
   // With --json every line is JSON, the run's NDJSON and these alike.
   const say = (o: Record<string, unknown>, text: string): void => out(values.json ? JSON.stringify(o) : text);
+  const views = enrolledViews(config.state_dir, usbDests);
+  const matches = await findAttachedDrives(probe, views);
+  let code: number = EXIT.OK;
+  // A drive with an enrolled label but not the enrolled UUID is named as what it is, and never mounted.
+  for (const v of views) {
+    if (matches.some((m) => m.destination.name === v.name)) continue;
+    const st = await checkDestination(v, probe);
+    if (st.state === 'wrong-drive') {
+      say({ type: 'refused', destination: v.name, message: st.why }, `${v.name}: ${st.why}`);
+      code = EXIT.UNAVAILABLE;
+    }
+  }
   if (matches.length === 0) {
+    if (code !== EXIT.OK) return code;
     const wanted = usbDests.map((d) => (d.kind === 'usb' ? (d.label ?? d.uuid ?? d.name) : d.name));
     say({ type: 'no-drive', looking_for: wanted }, `no enrolled drive attached (looking for ${wanted.join(', ') || 'nothing: no usb destinations'})`);
     return EXIT.OK;
   }
-  let code: number = EXIT.OK;
   for (const m of matches) {
     const dest = m.destination.name;
     const mounted = await mountDrive(m, probe);
@@ -256,10 +319,14 @@ export async function runUsb(args: string[], env: Env): Promise<number> {
       code = EXIT.ERROR;
       if (!mounted.mounted) continue; // not mounted by us: nothing to hand back
     } else if (!values['no-run']) {
+      // By hand, plugging a drive in means "back it up now": every cell of its destination. The
+      // automatic trigger passes --due and leaves what is not due to its own schedule.
       // The drive is handed back (unmounted) even when the run cannot start at all.
       try {
-        const r = await runRun(['--destination', dest, '--due', ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env);
+        const skipped = values.due ? notDue(config, dest) : 0;
+        const r = await runRun(['--destination', dest, ...(values.due ? ['--due'] : []), ...(values.config ? ['--config', values.config] : []), ...(values.json ? ['--json'] : [])], env);
         code = combineExitCodes(code, r);
+        if (skipped > 0) say({ type: 'skipped', destination: dest, not_due: skipped }, `${dest}: ${plural(skipped, 'cell')} not due, skipped; \`lifeboat usb\` without --due backs ${skipped === 1 ? 'it' : 'them'} up now`);
       } catch (e) {
         failure = e;
       }
@@ -273,4 +340,34 @@ export async function runUsb(args: string[], env: Env): Promise<number> {
 
   }
   return code;
+}
+
+/**
+ * The usb destinations with their enrolments. An unusable state store is no reason to leave a
+ * plugged-in drive unhandled: without it drives are matched by the configuration alone, and the
+ * run then fails on the state store and hands the drive back.
+ */
+function enrolledViews(stateDir: string, dests: readonly Config['destinations'][number][]): ReturnType<typeof enrolledView>[] {
+  let state: StateStore;
+  try {
+    state = StateStore.open(stateDir);
+  } catch {
+    return dests.map(deviceView);
+  }
+  try {
+    return dests.map((d) => enrolledView(d, state));
+  } finally {
+    state.close();
+  }
+}
+
+/** How many cells of the destination `run --due` will skip as not due, from the state store. */
+function notDue(config: Config, destination: string): number {
+  const state = StateStore.open(config.state_dir);
+  try {
+    const now = Date.now();
+    return selectCells(config, { destination }).filter((c) => !isDue(c.source, enrolledLastSuccess(state, c.source.name, destination)?.finishedAt, now)).length;
+  } finally {
+    state.close();
+  }
 }

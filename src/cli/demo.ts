@@ -124,12 +124,12 @@ export async function runDemo(args: string[], print: (s: string) => void): Promi
   const { config, warnings } = await loadConfigOrThrow(cfgFile, deps);
   for (const w of warnings) print(`   policy: ${w.message}`);
   const probe = systemProbe();
-  for (const d of config.destinations) {
-    const r = await enrollDestination(config, d.name, { probe, hostname: hostname() });
-    print(`2. enrolled ${d.name} (${d.format}) at ${r.root}${r.repositoryId ? `, repository ${r.repositoryId.slice(0, 10)}` : ''}`);
-  }
   const state = StateStore.open(config.state_dir);
   try {
+    for (const d of config.destinations) {
+      const r = await enrollDestination(config, d.name, { probe, state, hostname: hostname() });
+      print(`2. enrolled ${d.name} (${d.format}) at ${r.root}${r.repositoryId ? `, repository ${r.repositoryId.slice(0, 10)}` : ''}`);
+    }
     for (const round of [1, 2]) {
       if (round === 2) writeFileSync(path.join(server, 'srv/business/receipts/2025-12.pdf'), prng(7)(33_333));
       const results = await runCoverage(config, {}, { probe, state, env: {}, hostname: hostname() });

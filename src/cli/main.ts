@@ -24,10 +24,15 @@ Usage (coverage map; every command takes --config F, else LIFEBOAT_CONFIG, else 
   lifeboat init                          print a starter config for this machine
   lifeboat config check [--json]         every problem at once, with file:line
   lifeboat config schema                 JSON Schema for editors
-  lifeboat drive enroll DEST             prepare a destination once (repository or mirror + marker)
+  lifeboat drive enroll DEST [--replace [--yes]]
+                                         prepare a destination once (repository or mirror + marker);
+                                         --replace: a new drive/repository in place of the enrolled one
   lifeboat run [--source S] [--destination D] [--due] [--dry-run] [--wait SECONDS] [--json]
   lifeboat status [--json]               the coverage map: what is protected where, how fresh
-  lifeboat usb [--no-run] [--json]       attached enrolled drives: mount, run due cells, unmount
+                                         (exit 1 when a cell is STALE, FAILED, NEVER or MISSING)
+  lifeboat usb [--due] [--no-run] [--json]
+                                         attached enrolled drives: mount, back up every cell, unmount;
+                                         --due (for the automatic trigger): only cells that are due
   lifeboat restore --source S [--destination D] [--snapshot latest|DATE|ID] [--path P]...
                    (--target DIR | --in-place [--yes]) [--dry-run]
   lifeboat drill   [--source S] [--destination D] [--full]   restore tests; a pass tags the snapshot verified
@@ -56,7 +61,7 @@ cells share one error code exits with that code's number (mixed codes: 1); a run
 up nothing because every due cell's drive was absent exits 13.
 `;
 
-const COMMANDS = ['init', 'config', 'drive', 'run', 'status', 'usb', 'restore', 'drill', 'check', 'forget', 'demo', 'repo', 'help'];
+const COMMANDS = ['init', 'config', 'drive', 'run', 'status', 'usb', 'restore', 'snapshots', 'drill', 'check', 'forget', 'demo', 'repo', 'help'];
 
 /**
  * `lifeboat CMD [SUB] --help`: the USAGE lines of that command (of CMD SUB when there is such a

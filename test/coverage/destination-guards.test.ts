@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cleanupTestDrives, createTestDrive, type TestDrive } from '../../src/ops/devices/test-drive.ts';
-import { cell, lifeboat, listTree, plugIn, requireEnvironment, resticSnapshots, runLines, scratch, statusJson, umount, unplug, writeTree } from './harness.ts';
+import { cell, isMounted, lifeboat, listTree, plugIn, requireEnvironment, resticSnapshots, runLines, scratch, statusJson, umount, unplug, writeTree } from './harness.ts';
 
 describe('USB destination guards', () => {
   let a: TestDrive; // the drive of destination usb
@@ -92,11 +92,17 @@ sources:
     assert.match(text.stdout, /^ABSENT +data -> usb: .* \(skipped\)$/m);
     assert.deepEqual(await fsp.readdir(mp), []);
 
-    // Enrolling is refused too: it would create the repository on the root disk.
+    // Enrolling mounts the drive itself (nothing goes onto the root disk), adopts what is
+    // enrolled there, and leaves the drive unmounted as it found it.
     const e = await lifeboat(config, ['drive', 'enroll', 'usb']);
-    assert.equal(e.code, 2, e.stdout + e.stderr);
-    assert.match(e.stderr, /^lifeboat: Cannot enroll usb: .* is not a mount point: nothing will be written there \[USAGE\]$/m);
+    assert.equal(e.code, 0, e.stdout + e.stderr);
+    assert.match(e.stdout, /: repository [0-9a-f]{10} adopted$/m);
+    assert.equal(await isMounted(mp), false, 'enroll unmounts what it mounted');
     assert.deepEqual(await fsp.readdir(mp), []);
+
+    const shown = await lifeboat(config, ['status']);
+    assert.match(shown.stdout, /^ABSENT +data +usb .* not mounted, seen \d{4}-\d\d-\d\d$/m, 'the DRIVE column says not mounted, not absent');
+    assert.match(shown.stdout, new RegExp(`^usb: ${a.label} is plugged in \\(.*\\), but ${mp} is not a mount point: nothing will be written there$`, 'm'), 'the reason is shown');
 
     const s = await statusJson(config);
     assert.equal(s.code, 0, 'ABSENT alone does not make status fail');

@@ -150,7 +150,7 @@ export function cell<T extends { source: string; destination: string }>(cells: r
 export interface StatusCellJson {
   readonly source: string;
   readonly destination: string;
-  readonly state: 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'INTERRUPTED';
+  readonly state: 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'INTERRUPTED' | 'MISSING';
   readonly last_success: string | null;
   readonly snapshot: string | null;
   readonly snapshots: number | null;
@@ -158,8 +158,10 @@ export interface StatusCellJson {
   readonly last_code: string | null;
   readonly bytes_added: number | null;
   readonly destination_present: boolean;
+  readonly destination_state: string;
   readonly destination_why: string | null;
   readonly last_seen: string | null;
+  readonly last_drill: string | null;
 }
 
 export async function statusJson(config: string): Promise<{ code: number | null; cells: StatusCellJson[]; warnings: { code: string; message: string }[] }> {

@@ -1,7 +1,9 @@
 /**
  * The USB plug-in flow through the CLI: `lifeboat usb` finds an enrolled drive that is attached
  * but not mounted by its label (blkid), mounts it at the configured mountpoint (creating that
- * directory), runs the due cells of its destination, unmounts it and says it is safe to unplug.
+ * directory), backs up every cell of its destination (plugging a drive in by hand means "back it
+ * up now"; `--due`, for the automatic trigger, runs only due cells and says what it skipped),
+ * unmounts it and says it is safe to unplug.
  */
 import assert from 'node:assert/strict';
 import { existsSync, promises as fsp } from 'node:fs';
@@ -38,7 +40,7 @@ describe('lifeboat usb', () => {
     await cleanupTestDrives();
   });
 
-  it('finds the drive by label, mounts it, runs its due cells, unmounts it: safe to unplug', async () => {
+  it('finds the drive by label, mounts it, backs up its cells, unmounts it: safe to unplug', async () => {
     assert.equal(await driveMounted(), false);
     const r = await lifeboat(config, ['usb']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -60,8 +62,8 @@ describe('lifeboat usb', () => {
     }
   });
 
-  it('plugged in again right after, nothing is due: no snapshot, unmounted again; --json prints only JSON', async () => {
-    const r = await lifeboat(config, ['usb', '--json']);
+  it('with --due (the automatic trigger) right after, nothing is due: no snapshot, unmounted again; --json prints only JSON', async () => {
+    const r = await lifeboat(config, ['usb', '--due', '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const lines = r.stdout
       .trim()
@@ -72,6 +74,7 @@ describe('lifeboat usb', () => {
       });
     assert.ok(lines.some((l) => l.type === 'cell' && l.source === 'data' && l.outcome === 'not-due'));
     assert.ok(lines.some((l) => l.type === 'summary' && l.not_due === 1));
+    assert.deepEqual(lines.filter((l) => l.type === 'skipped').map((l) => [l.destination, l.not_due]), [['usb', 1]], 'what was skipped is said');
     assert.deepEqual(
       lines.filter((l) => l.type === 'release').map((l) => [l.destination, l.safe, l.message]),
       [['usb', true, `${drive.label}: safe to unplug`]],
@@ -81,6 +84,28 @@ describe('lifeboat usb', () => {
     await drive.mount(mp);
     try {
       assert.equal((await resticSnapshots(path.join(mp, 'lifeboat'), passwordFile)).length, 1);
+    } finally {
+      await umount(mp);
+    }
+  });
+
+  it('plugged in by hand right after, every cell is backed up now; --due says what it skips and how to force it', async () => {
+    const r = await lifeboat(config, ['usb']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK +data -> usb: /m);
+    assert.doesNotMatch(r.stdout, /not due/);
+    assert.match(r.stdout, new RegExp(`^${drive.label}: safe to unplug$`, 'm'));
+    assert.equal(await driveMounted(), false);
+
+    const due = await lifeboat(config, ['usb', '--due']);
+    assert.equal(due.code, 0, due.stdout + due.stderr);
+    assert.match(due.stdout, /^- +data -> usb: not due$/m);
+    assert.match(due.stdout, /^usb: 1 cell not due, skipped; `lifeboat usb` without --due backs it up now$/m);
+    assert.equal(await driveMounted(), false);
+
+    await drive.mount(mp);
+    try {
+      assert.equal((await resticSnapshots(path.join(mp, 'lifeboat'), passwordFile)).length, 2, 'the run by hand made a second snapshot, --due none');
     } finally {
       await umount(mp);
     }
@@ -128,5 +153,42 @@ describe('lifeboat usb', () => {
     assert.match(r.stdout, new RegExp(`^no enrolled drive attached \\(looking for ${drive.label}\\)$`, 'm'));
     assert.equal(await isMounted(mp), false);
     assert.ok(existsSync(mp));
+  });
+});
+
+describe('drive enroll on a plugged-in drive that is not mounted', () => {
+  let drive: TestDrive;
+  let dir: string;
+  let passwordFile: string;
+  let config: string;
+  let mp: string;
+
+  before(async () => {
+    requireEnvironment();
+    ({ dir, passwordFile } = await scratch());
+    drive = await createTestDrive();
+    mp = path.join(dir, 'mnt', drive.label);
+    await fsp.mkdir(path.dirname(mp)); // the mountpoint's parent, as /mnt is
+    await writeTree(path.join(dir, 'data'), { 'ledger.csv': 'date,amount\n' });
+    config = await writeUsbCellConfig({ dir, passwordFile, destination: 'usb', label: drive.label, mountpoint: mp, source: 'data', paths: [`${dir}/data`], priority: 'medium', frequency: 'daily' });
+  });
+
+  after(async () => {
+    await cleanupTestDrives();
+  });
+
+  it('mounts it at its mountpoint by label, enrolls it, unmounts it again and reminds to keep the password off the server', async () => {
+    const r = await lifeboat(config, ['drive', 'enroll', 'usb']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^note: created the mountpoint ${mp}$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^enrolled usb at ${mp}/lifeboat \\(drive ${drive.label}\\): repository [0-9a-f]{10} created$`, 'm'));
+    assert.match(r.stdout, /^remember: keep the repository password \(.*\) somewhere off this server too: without it, nobody can read the backups on usb$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /coverage suite password/, 'the password itself is never printed');
+    assert.equal(await isMounted(mp), false, 'left unmounted, as it was found');
+    assert.doesNotMatch(r.stdout, /powered off/, 'and not powered off: enroll only unmounts what it mounted');
+
+    const u = await lifeboat(config, ['usb']);
+    assert.equal(u.code, 0, u.stdout + u.stderr);
+    assert.match(u.stdout, /^OK +data -> usb: /m);
   });
 });

@@ -116,7 +116,7 @@ sources:
       [true, true, true, true, true, true, true],
       show(r),
     );
-    assert.match(r.stdout, /^repo: no errors \(1 snapshots, \d+ packs\)$/m);
+    assert.match(r.stdout, /^repo: no errors \(1 snapshot, \d+ packs\)$/m);
     assert.match(r.stdout, /^lost: NOT CHECKED: .*the repository enrolled there \([0-9a-f]{10}\) on \d{4}-\d\d-\d\d is missing.* \[NO_REPOSITORY\]$/m);
     assert.match(lines[at('lost') + 1] ?? '', /^ {2}what to do: that backup is lost: the other destinations .*lifeboat drive enroll lost/);
     assert.match(r.stdout, new RegExp(`^blank: NOT CHECKED: .*there is no repository on ${drive.label} at .* \\[NO_REPOSITORY\\]$`, 'm'));

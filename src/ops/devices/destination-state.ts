@@ -28,12 +28,37 @@ export interface Destination {
   readonly path?: string;
   /** The directory the repository or mirror lives in. */
   readonly root: string;
+  /**
+   * What `drive enroll` recorded on the server. A usb drive must then also have the enrolled
+   * UUID: a drive with the configured label and another UUID is an impostor (wrong-drive), even
+   * when the configuration names only the label.
+   */
+  readonly enrolled?: EnrolledIdentity;
 }
+
+/** The enrolled drive and repository of a destination, as the state store remembers them. */
+export interface EnrolledIdentity {
+  readonly label?: string | undefined;
+  readonly uuid?: string | undefined;
+  readonly repositoryId?: string | undefined;
+  /** ms since the epoch. */
+  readonly enrolledAt: number;
+  /** When the enrolled drive was last seen ready (ms), if ever. */
+  readonly lastSeen?: number | undefined;
+}
+
+type Found = { readonly label?: string; readonly uuid?: string; readonly device?: string };
 
 export type DestinationState =
   | { readonly state: 'absent'; readonly why: string }
   | { readonly state: 'not-mounted'; readonly device?: string; readonly why: string }
-  | { readonly state: 'wrong-drive'; readonly why: string; readonly found: { readonly label?: string; readonly uuid?: string } }
+  | {
+      readonly state: 'wrong-drive';
+      readonly why: string;
+      readonly found: Found;
+      /** Set when the drive is refused for not being the enrolled one. */
+      readonly enrolled?: EnrolledIdentity;
+    }
   | { readonly state: 'read-only'; readonly why: string }
   | {
       readonly state: 'ready';
@@ -65,6 +90,31 @@ function describeDrive(d: { label?: string; uuid?: string; device?: string }): s
   return d.device !== undefined ? `${id} (${d.device})` : id;
 }
 
+function day(ms: number | undefined): string {
+  return ms === undefined ? 'never' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/** "this BU-X (UUID f3bc...) is not the enrolled drive (UUID c5fc..., last seen ...)" */
+export function impostorWhy(dest: Pick<Destination, 'name'>, found: Found, enrolled: EnrolledIdentity): string {
+  const what = found.label !== undefined ? `This ${found.label}` : 'This drive';
+  const where = found.device !== undefined ? `${found.device}, ` : '';
+  return (
+    `${what} (${where}UUID ${found.uuid ?? 'none'}) is not the enrolled drive of '${dest.name}' ` +
+    `(UUID ${enrolled.uuid ?? 'none'}, enrolled ${day(enrolled.enrolledAt)}, last seen ${day(enrolled.lastSeen)}): nothing will be written to it; ` +
+    `plug in the enrolled drive, or make this one the drive of '${dest.name}' with \`lifeboat drive enroll ${dest.name} --replace\``
+  );
+}
+
+function foundOf(d: BlkidEntry): Found {
+  return { ...(d.label !== undefined ? { label: d.label } : {}), ...(d.uuid !== undefined ? { uuid: d.uuid } : {}) };
+}
+
+/** The wrong-drive state for a drive with the destination's label that is not the enrolled one. */
+function impostor(dest: Destination, d: BlkidEntry, enrolled: EnrolledIdentity): DestinationState {
+  const found = { ...foundOf(d), device: d.device };
+  return { state: 'wrong-drive', why: impostorWhy(dest, found, enrolled), found, enrolled };
+}
+
 /** Canonical device paths (`/dev/disk/by-label/X` -> `/dev/sdb1`), memoised per check. */
 function deviceCanon(): (p: string) => Promise<string> {
   const memo = new Map<string, Promise<string>>();
@@ -81,8 +131,9 @@ function deviceCanon(): (p: string) => Promise<string> {
 /**
  * Where the destination stands. Rules by kind:
  * - usb: the drive is found by label and/or UUID (blkid). None -> absent; the label matches but
- *   the UUID does not (or the reverse) -> wrong-drive; the mountpoint is not a mount point, or is
- *   mounted from something else -> not-mounted, or wrong-drive when that something is another
+ *   the UUID does not (or the reverse) -> wrong-drive; with an enrolment, a drive with the
+ *   configured label/UUID but not the enrolled UUID -> wrong-drive naming the enrolled drive;
+ *   the mountpoint is not a mount point, or is mounted from something else -> not-mounted, or wrong-drive when that something is another
  *   labelled drive; mounted read-only -> read-only; else ready.
  * - nas: the mountpoint (or the mount holding `path`/`root`) must be a real mount other than the
  *   root filesystem, and not a bind mount of it, and not an untriggered automount.
@@ -136,13 +187,17 @@ async function checkUsb(dest: Destination, probe: DeviceProbe): Promise<Destinat
 
   const labelOk = (d: BlkidEntry): boolean => dest.label === undefined || d.label === dest.label;
   const uuidOk = (d: BlkidEntry): boolean => dest.uuid === undefined || sameUuid(d.uuid, dest.uuid);
-  const exact = devices.filter((d) => labelOk(d) && uuidOk(d));
+  // A configured UUID is the operator's word and is checked first; the enrolled one after it.
+  const enrolledUuid = dest.uuid === undefined ? dest.enrolled?.uuid : undefined;
+  const configured = devices.filter((d) => labelOk(d) && uuidOk(d));
+  const exact = enrolledUuid === undefined ? configured : configured.filter((d) => sameUuid(d.uuid, enrolledUuid));
+  if (exact.length === 0 && configured[0] !== undefined && dest.enrolled !== undefined) return impostor(dest, configured[0], dest.enrolled);
   if (exact.length === 0) {
     const near = devices.find(
       (d) => (dest.label !== undefined && d.label === dest.label) || (dest.uuid !== undefined && sameUuid(d.uuid, dest.uuid)),
     );
     if (near === undefined) return { state: 'absent', why: `${sentence(name)} is not plugged in` };
-    const found = { ...(near.label !== undefined ? { label: near.label } : {}), ...(near.uuid !== undefined ? { uuid: near.uuid } : {}) };
+    const found = foundOf(near);
     const why =
       dest.label !== undefined && near.label === dest.label
         ? `A drive labelled ${dest.label} is plugged in (${near.device}), but its UUID is ${near.uuid ?? 'missing'}, not ${dest.uuid}: it is a different drive with the same label, refusing to write to it`
@@ -170,11 +225,12 @@ async function checkUsb(dest: Destination, probe: DeviceProbe): Promise<Destinat
       // Something else is mounted at the mountpoint: name it if it is a drive we can identify.
       let other: BlkidEntry | undefined;
       for (const d of devices) if ((await canon(d.device)) === atMpDev) other = d;
+      if (other !== undefined && dest.enrolled !== undefined && dest.label !== undefined && other.label === dest.label) return impostor(dest, other, dest.enrolled);
       if (other !== undefined && (other.label !== undefined || other.uuid !== undefined)) {
         return {
           state: 'wrong-drive',
           why: `${mp.path} holds drive ${describeDrive(other)}, not ${name}: refusing to write to it`,
-          found: { ...(other.label !== undefined ? { label: other.label } : {}), ...(other.uuid !== undefined ? { uuid: other.uuid } : {}) },
+          found: foundOf(other),
         };
       }
       return {

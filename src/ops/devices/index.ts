@@ -3,7 +3,9 @@
  * written right now, and runs the USB plug-in flow (find by label/UUID, mount, release).
  *
  * Algorithm: a destination is checked in order absent -> not-mounted -> wrong-drive -> read-only
- * -> ready (checkDestination). Drive identity is the filesystem label and/or UUID as blkid
+ * -> ready (checkDestination), then against its enrolment (checkEnrolledDestination): the drive
+ * must have the UUID enrolled on the server (the state store remembers it; the marker alone
+ * cannot, it travels with the drive), and the marker and the enrolled repository must be there. Drive identity is the filesystem label and/or UUID as blkid
  * reads it; mount facts come from /proc/self/mountinfo (octal escapes decoded, paths realpath'd,
  * the mount tree walked so stacked and over-mounts resolve as the kernel resolves them), never
  * from device-number comparison, which misses bind mounts. Before writing, the repository
@@ -23,9 +25,12 @@
 export {
   checkDestination,
   driveName,
+  impostorWhy,
   type Destination,
   type DestinationState,
+  type EnrolledIdentity,
 } from './destination-state.ts';
+export { checkEnrolledDestination, isAway, type EnrolledState } from './enrolled-destination.ts';
 export {
   MARKER_FILE,
   MARKER_FORMAT,

@@ -179,7 +179,8 @@ export async function writeMarker(root: string, marker: DriveMarker, opts: { rep
 export function verifyMarker(state: MarkerState, expected: MarkerExpectation): string | undefined {
   const drive = expected.label ?? (expected.uuid !== undefined ? `the drive with UUID ${expected.uuid}` : `destination '${expected.destination}'`);
   if (state.state === 'missing') {
-    return `${drive} was never enrolled for destination '${expected.destination}' (no ${state.path}): enroll it once before the first run`;
+    const what = expected.label !== undefined || expected.uuid !== undefined ? `${drive} was never enrolled for destination '${expected.destination}'` : `Destination '${expected.destination}' was never enrolled`;
+    return `${what} (no ${state.path}): enroll it once before the first run with \`lifeboat drive enroll ${expected.destination}\``;
   }
   if (state.state === 'invalid') return `The drive marker ${state.path} cannot be trusted: ${state.why}`;
   const m = state.marker;

@@ -99,6 +99,9 @@ export async function listAttachedDrives(probe: DeviceProbe): Promise<AttachedDr
 }
 
 function matchKind(dest: Destination, d: AttachedDrive): DriveMatch['matchedBy'] | undefined {
+  // A drive with the configured label but not the enrolled UUID is an impostor, not a match.
+  const enrolledUuid = dest.uuid === undefined ? dest.enrolled?.uuid : undefined;
+  if (enrolledUuid !== undefined && d.uuid?.toLowerCase() !== enrolledUuid.toLowerCase()) return undefined;
   const labelOk = dest.label !== undefined && d.label === dest.label;
   const uuidOk = dest.uuid !== undefined && d.uuid !== undefined && d.uuid.toLowerCase() === dest.uuid.toLowerCase();
   if (dest.label !== undefined && dest.uuid !== undefined) return labelOk && uuidOk ? 'label+uuid' : undefined;
@@ -109,9 +112,9 @@ function matchKind(dest: Destination, d: AttachedDrive): DriveMatch['matchedBy']
 
 /**
  * Pairs attached drives with usb destinations. A destination with both label and UUID matches
- * only a drive with both; a drive with the right label and another UUID is not a match
- * (checkDestination reports it as wrong-drive). Two drives matching one label-only destination
- * are both returned; mountDrive refuses to choose between them.
+ * only a drive with both; a drive with the right label and another UUID (configured or
+ * enrolled) is not a match (checkDestination reports it as wrong-drive). Two drives matching one
+ * label-only destination are both returned; mountDrive refuses to choose between them.
  */
 export async function findAttachedDrives(probe: DeviceProbe, destinations: readonly Destination[]): Promise<DriveMatch[]> {
   const usb = destinations.filter((d) => d.kind === 'usb');
@@ -191,8 +194,9 @@ export async function mountDrive(match: DriveMatch, probe: DeviceProbe, opts: Mo
  * Hands the drive back after the work: sync, unmount the destination's mountpoint (every mount of
  * this drive stacked there), power off. Safe to unplug only when the mount table shows the drive
  * mounted nowhere; mounts elsewhere (a desktop automount) are reported, not unmounted.
+ * `powerOff: false` stops at the unmount.
  */
-export async function releaseDrive(match: DriveMatch, probe: DeviceProbe): Promise<ReleaseOutcome> {
+export async function releaseDrive(match: DriveMatch, probe: DeviceProbe, opts: { powerOff?: boolean } = {}): Promise<ReleaseOutcome> {
   const dest = match.destination;
   const name = match.drive.label ?? driveName(dest);
   const device = match.drive.device;
@@ -232,6 +236,8 @@ export async function releaseDrive(match: DriveMatch, probe: DeviceProbe): Promi
       notes,
     };
   }
+  // `drive enroll` leaves a drive it mounted itself as it found it: plugged in, powered.
+  if (opts.powerOff === false) return { safe: true, poweredOff: false, message: `${name}: safe to unplug`, notes };
   const power = await probe.powerOff(device);
   if (power.note !== undefined) notes.push(power.note);
   return { safe: true, poweredOff: power.done, message: `${name}: safe to unplug`, notes };

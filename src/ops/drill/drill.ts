@@ -35,6 +35,7 @@ import type { StateStore } from '../state/state-store.ts';
 import { deviceView, sourceTag } from '../jobs/cell-context.ts';
 import { destinationPassword } from '../jobs/destination-password.ts';
 import { selectCells } from '../jobs/run-coverage.ts';
+import { enrolledLastSuccess } from '../jobs/enrolled-view.ts';
 import { postgresDrill } from './postgres-drill.ts';
 import { dumpFilesDrill } from './dump-files-drill.ts';
 import { ageDrill, isAgeName } from './age-drill.ts';
@@ -234,7 +235,7 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
 }
 
 async function drillMirror(source: Source, destination: Destination, opts: DrillOptions, deps: DrillDeps): Promise<DrillResult> {
-  const lastRunAt = deps.state.lastSuccess(source.name, destination.name)?.startedAt;
+  const lastRunAt = enrolledLastSuccess(deps.state, source.name, destination.name)?.startedAt;
   if (lastRunAt === undefined && !existsSync(mirrorPaths(destination.root, source.name, '').target)) {
     return { ...emptyResult(source, destination), outcome: 'skipped', why: 'no mirror run of this source yet' };
   }

@@ -37,6 +37,8 @@ export interface CellResult {
   readonly error?: string | undefined;
   readonly code?: ErrorCode | undefined;
   readonly hint?: string | undefined;
+  /** The repository written (its config id), kept with the run in the state store. */
+  readonly repositoryId?: string | undefined;
 }
 
 export interface RunDeps {

@@ -19,13 +19,14 @@ import { backup } from '../../core/archiver/archiver.ts';
 import { compilePatterns, readExcludeFile } from '../../core/filter/index.ts';
 import { LifeboatError, errorInfo, type ErrorInfo } from '../../core/errors.ts';
 import { closest, nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
-import { checkDestination, checkSpace, readMarker, verifyMarker, type DestinationState } from '../devices/index.ts';
+import { checkSpace, isAway, type EnrolledState } from '../devices/index.ts';
 import { commandOutput } from '../hooks/command-output.ts';
 import { mirrorCopyPath, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
 import { destinationPassword } from './destination-password.ts';
 import { lockDestination } from './destination-lock.ts';
 import { cellRefusal, mirrorBytesToWrite } from './source-guards.ts';
-import { deviceView, sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
+import { sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
+import { checkEnrolled, enrolledLastSuccess, repositoryMismatch } from './enrolled-view.ts';
 
 export interface RunSelection {
   readonly source?: string | undefined;
@@ -68,7 +69,7 @@ export function isDue(source: Source, lastSuccessMs: number | undefined, nowMs: 
 /** One destination of a run's plan: where it stands and which of its cells are due. */
 export interface DestinationPlan {
   readonly destination: Destination;
-  readonly state: DestinationState;
+  readonly state: EnrolledState;
   readonly due: Source[];
   readonly notDue: Source[];
 }
@@ -83,22 +84,23 @@ export async function planRun(config: Config, sel: RunSelection, deps: Pick<RunD
   }
   const plan: DestinationPlan[] = [];
   for (const { destination, sources } of byDest.values()) {
-    const due = sources.filter((s) => !sel.due || isDue(s, deps.state.lastSuccess(s.name, destination.name)?.finishedAt, nowMs));
-    plan.push({ destination, state: await checkDestination(deviceView(destination), deps.probe), due, notDue: sources.filter((s) => !due.includes(s)) });
+    const due = sources.filter((s) => !sel.due || isDue(s, enrolledLastSuccess(deps.state, s.name, destination.name)?.finishedAt, nowMs));
+    plan.push({ destination, state: await checkEnrolled(destination, deps), due, notDue: sources.filter((s) => !due.includes(s)) });
   }
   return plan;
 }
 
 /** A destination that is not ready, as an outcome: a drive may be away, a share or local disk may not. */
-export function unavailable(destination: Destination, state: Exclude<DestinationState, { state: 'ready' }>): { outcome: CellOutcome } & ErrorInfo {
-  const away = state.state === 'absent' || state.state === 'not-mounted';
+export function unavailable(destination: Destination, state: Exclude<EnrolledState, { state: 'ready' }>): { outcome: CellOutcome } & ErrorInfo {
+  // The enrolled repository gone from a drive or share that is here: a lost backup (its sentence says so).
+  if (state.state === 'missing') return { outcome: 'failed', code: 'NO_REPOSITORY', message: state.why };
   const hint =
-    destination.kind === 'usb'
-      ? state.state === 'wrong-drive'
-        ? 'plug in the enrolled drive, or enroll this one with lifeboat drive enroll'
-        : undefined
-      : `mount ${destination.kind === 'nas' ? 'the share' : 'the disk'} that holds ${destination.root}, then run again`;
-  return { outcome: away && destination.kind === 'usb' ? 'absent' : 'failed', code: 'DEVICE_UNAVAILABLE', message: state.why, ...(hint ? { hint } : {}) };
+    state.state === 'not-enrolled'
+      ? `prepare it once with \`lifeboat drive enroll ${destination.name}\``
+      : destination.kind !== 'usb' && isAway(state)
+        ? `mount ${destination.kind === 'nas' ? 'the share' : 'the disk'} that holds ${destination.root}, then run again`
+        : undefined; // a drive's sentence names the drive expected and what to do
+  return { outcome: isAway(state) && destination.kind === 'usb' ? 'absent' : 'failed', code: 'DEVICE_UNAVAILABLE', message: state.why, ...(hint ? { hint } : {}) };
 }
 
 export async function runCoverage(config: Config, sel: RunSelection, deps: RunDeps): Promise<CellResult[]> {
@@ -107,7 +109,7 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
   const finish = (r: CellResult, startedAt: number): void => {
     results.push(r);
     if (r.outcome !== 'not-due') {
-      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error, code: r.code });
+      deps.state.recordRun({ source: r.source, destination: r.destination, startedAt, finishedAt: startedAt + r.durationMs, outcome: r.outcome, bytes: r.bytes, files: r.files, snapshot: r.snapshot, error: r.error, code: r.code, repositoryId: r.repositoryId });
     }
     deps.onEvent?.({ type: 'cell-done', result: r });
   };
@@ -118,7 +120,7 @@ export async function runCoverage(config: Config, sel: RunSelection, deps: RunDe
     if (deps.signal?.aborted) break;
     // Checked again right before the writes: the cells of the destinations before this one may
     // have taken an hour, and the plan's answer is only what `--dry-run` shows.
-    const state = await checkDestination(deviceView(destination), deps.probe);
+    const state = await checkEnrolled(destination, deps);
     if (state.state !== 'ready') {
       const u = unavailable(destination, state);
       for (const s of due) finish(failedCell(s, destination, u, 0, u.outcome), started);
@@ -160,22 +162,20 @@ function failedCell(source: Source, destination: Destination, info: ErrorInfo, d
 async function runDestination(
   config: Config,
   destination: Destination,
-  state: { root: string; label?: string | undefined; uuid?: string | undefined },
+  state: { root: string; marker: { repository_id?: string | undefined } },
   sources: Source[],
   deps: RunDeps,
   finish: (r: CellResult, startedAt: number) => void,
   now: () => Date,
 ): Promise<void> {
-  const marker = await readMarker(destination.root);
   let repo: Repository | undefined;
-  const markerProblem = verifyMarker(marker, { destination: destination.name, ...(state.label ? { label: state.label } : {}), ...(state.uuid ? { uuid: state.uuid } : {}) });
-  let setupError: ErrorInfo | undefined = markerProblem ? { code: 'DEVICE_UNAVAILABLE', message: markerProblem } : undefined;
-  if (!setupError && destination.format === 'repository') {
+  let setupError: ErrorInfo | undefined;
+  if (destination.format === 'repository') {
     try {
       const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
       repo = await Repository.open(new LocalBackend(destination.root), { password });
-      const mid = marker.state === 'present' ? marker.marker.repository_id : undefined;
-      if (mid && mid !== repo.config.id) setupError = { code: 'DEVICE_UNAVAILABLE', message: `the repository on ${destination.name} (${repo.config.id.slice(0, 10)}) is not the one enrolled (${mid.slice(0, 10)}): refusing to write` };
+      const mismatch = repositoryMismatch(destination.name, { actual: repo.config.id, marker: state.marker.repository_id, enrolment: deps.state.enrolment(destination.name) });
+      if (mismatch) setupError = { code: 'DEVICE_UNAVAILABLE', message: mismatch };
     } catch (e) {
       setupError = errorInfo(e);
     }
@@ -192,7 +192,7 @@ async function runDestination(
       }
       try {
         const r = await runCell(config, source, destination, repo, deps);
-        finish({ ...r, durationMs: now().getTime() - startedAt }, startedAt);
+        finish({ ...r, durationMs: now().getTime() - startedAt, ...(repo !== undefined ? { repositoryId: repo.config.id } : {}) }, startedAt);
       } catch (e) {
         const info = deps.signal?.aborted ? errorInfo(deps.signal.reason) : errorInfo(e);
         finish(failedCell(source, destination, info.code === 'NO_SPACE' && repo ? { ...info, hint: `free space on ${destination.name}; \`lifeboat forget --prune --destination ${destination.name}\` removes what this run left there` } : info, now().getTime() - startedAt), startedAt);

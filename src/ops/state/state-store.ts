@@ -24,6 +24,8 @@ export interface RunRecord {
   readonly error?: string | undefined;
   /** The error code (NO_SPACE, WRONG_PASSWORD, ...) of a run that did not succeed. */
   readonly code?: string | undefined;
+  /** The repository the run wrote to (its config id); none for mirrors and runs that never opened one. */
+  readonly repositoryId?: string | undefined;
 }
 
 export interface DriveSighting {
@@ -43,6 +45,26 @@ export interface DrillRecord {
   readonly bytesChecked: number;
   readonly coverage: number;
   readonly details?: string | undefined;
+}
+
+/**
+ * What `drive enroll` made a destination: the drive and repository lifeboat trusts there. Kept
+ * here as well as in the drive's marker, because the marker travels with the drive: with an
+ * impostor plugged in, only this record still knows which drive and repository were enrolled.
+ */
+export interface Enrolment {
+  readonly destination: string;
+  readonly label?: string | undefined;
+  readonly uuid?: string | undefined;
+  readonly repositoryId?: string | undefined;
+  /** When this drive/repository became the destination's (ms); history before it is another's. */
+  readonly enrolledAt: number;
+}
+
+/** Which history belongs to the enrolled repository: its own runs, and id-less ones since enrolment. */
+export interface HistoryScope {
+  readonly repositoryId?: string | undefined;
+  readonly since: number;
 }
 
 const SCHEMA = `
@@ -76,6 +98,7 @@ interface RunRow {
   snapshot: string | null;
   error: string | null;
   code: string | null;
+  repository_id: string | null;
 }
 
 function toRun(r: RunRow): RunRecord {
@@ -90,7 +113,33 @@ function toRun(r: RunRow): RunRecord {
     snapshot: r.snapshot ?? undefined,
     error: r.error ?? undefined,
     code: r.code ?? undefined,
+    repositoryId: r.repository_id ?? undefined,
   };
+}
+
+/**
+ * The additions for enrolments and per-repository history, on top of SCHEMA: a new table, and a
+ * column added only when missing, so a state.db written by an older lifeboat opens as it is
+ * (its runs have no repository id; HistoryScope counts them by time).
+ */
+/**
+ * What later releases added to state.db, applied to files made before them: additive only (a new
+ * table, new nullable columns), so an older lifeboat still reads the file.
+ */
+function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS enrolments (
+    destination TEXT PRIMARY KEY, label TEXT, uuid TEXT, repository_id TEXT, enrolled_at INTEGER NOT NULL)`);
+  const cols = new Set((db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name));
+  // The error code of a run that did not succeed; the repository (config id) it wrote to.
+  if (!cols.has('code')) db.exec('ALTER TABLE runs ADD COLUMN code TEXT');
+  if (!cols.has('repository_id')) db.exec('ALTER TABLE runs ADD COLUMN repository_id TEXT');
+}
+
+/** SQL condition (and its parameters) selecting the rows of a scope; `t` is the time column. */
+function scopeWhere(scope: HistoryScope | undefined, t: string, withRepo: boolean): { sql: string; args: (string | number | null)[] } {
+  if (scope === undefined) return { sql: '', args: [] };
+  if (!withRepo) return { sql: ` AND ${t} >= ?`, args: [scope.since] };
+  return { sql: ` AND ${t} >= ? AND (repository_id IS NULL OR repository_id IS ?)`, args: [scope.since, scope.repositoryId ?? null] };
 }
 
 export class StateStore {
@@ -114,17 +163,14 @@ export class StateStore {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');
     db.exec(SCHEMA);
-    // Added after the first release: state.db files made before it gain the column (additive,
-    // so an older lifeboat still reads them).
-    const cols = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
-    if (!cols.some((c) => c.name === 'code')) db.exec('ALTER TABLE runs ADD COLUMN code TEXT');
+    migrate(db);
     return new StateStore(db);
   }
 
   recordRun(r: RunRecord): void {
     this.db
-      .prepare('INSERT INTO runs (source, destination, started_at, finished_at, outcome, bytes, files, snapshot, error, code) VALUES (?,?,?,?,?,?,?,?,?,?)')
-      .run(r.source, r.destination, r.startedAt, r.finishedAt, r.outcome, r.bytes, r.files, r.snapshot ?? null, r.error ?? null, r.code ?? null);
+      .prepare('INSERT INTO runs (source, destination, started_at, finished_at, outcome, bytes, files, snapshot, error, code, repository_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)')
+      .run(r.source, r.destination, r.startedAt, r.finishedAt, r.outcome, r.bytes, r.files, r.snapshot ?? null, r.error ?? null, r.code ?? null, r.repositoryId ?? null);
   }
 
   lastRun(source: string, destination: string): RunRecord | undefined {
@@ -180,6 +226,36 @@ export class StateStore {
     this.db
       .prepare('INSERT INTO drill_progress (source, destination, cursor, round) VALUES (?,?,?,?) ON CONFLICT(source, destination) DO UPDATE SET cursor=excluded.cursor, round=excluded.round')
       .run(source, destination, cursor, round);
+  }
+
+  /** The destination's enrolled drive and repository, if `drive enroll` (or an adopted marker) recorded one. */
+  enrolment(destination: string): Enrolment | undefined {
+    const r = this.db.prepare('SELECT * FROM enrolments WHERE destination=?').get(destination) as
+      | { destination: string; label: string | null; uuid: string | null; repository_id: string | null; enrolled_at: number }
+      | undefined;
+    return r ? { destination: r.destination, label: r.label ?? undefined, uuid: r.uuid ?? undefined, repositoryId: r.repository_id ?? undefined, enrolledAt: r.enrolled_at } : undefined;
+  }
+
+  /** Records (or replaces) the destination's enrolment. */
+  recordEnrolment(e: Enrolment): void {
+    this.db
+      .prepare('INSERT INTO enrolments (destination, label, uuid, repository_id, enrolled_at) VALUES (?,?,?,?,?) ON CONFLICT(destination) DO UPDATE SET label=excluded.label, uuid=excluded.uuid, repository_id=excluded.repository_id, enrolled_at=excluded.enrolled_at')
+      .run(e.destination, e.label ?? null, e.uuid ?? null, e.repositoryId ?? null, e.enrolledAt);
+  }
+
+  /** The cell's last run, last success and last drill within a scope (all history without one). */
+  cellHistory(source: string, destination: string, scope?: HistoryScope): { lastRun?: RunRecord; lastSuccess?: RunRecord; lastDrill?: DrillRecord } {
+    const runs = scopeWhere(scope, 'finished_at', true);
+    const order = ' ORDER BY finished_at DESC, id DESC LIMIT 1';
+    const run = this.db.prepare(`SELECT * FROM runs WHERE source=? AND destination=?${runs.sql}${order}`).get(source, destination, ...runs.args) as RunRow | undefined;
+    const ok = this.db
+      .prepare(`SELECT * FROM runs WHERE source=? AND destination=? AND outcome IN ('success','partial')${runs.sql}${order}`)
+      .get(source, destination, ...runs.args) as RunRow | undefined;
+    const drills = scopeWhere(scope, 'at', false);
+    const drill = this.db.prepare(`SELECT id FROM drills WHERE source=? AND destination=?${drills.sql} ORDER BY at DESC, id DESC LIMIT 1`).get(source, destination, ...drills.args);
+    // The scope is a lower time bound, so the newest drill is in it whenever any drill is.
+    const lastDrill = drill !== undefined ? this.lastDrill(source, destination) : undefined;
+    return { ...(run ? { lastRun: toRun(run) } : {}), ...(ok ? { lastSuccess: toRun(ok) } : {}), ...(lastDrill ? { lastDrill } : {}) };
   }
 
   close(): void {

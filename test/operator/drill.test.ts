@@ -288,7 +288,7 @@ ${dest('emptied', passwordFile)}${dest('rekeyed', otherPassword)}${dest('repo', 
   it('each broken destination fails with its reason and no repo-init advice, the good one is still drilled, the exit is non-zero', async () => {
     const r = await lifeboat(config, ['drill']);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stdout, /^FAILED +docs -> emptied: Cannot open repository .*emptied.*: no config file found \[NO_REPOSITORY\]$/m);
+    assert.match(r.stdout, /^FAILED +docs -> emptied: Cannot open the repository of destination emptied: there is no repository on .*emptied.* \(no config file, no enrolment marker\) \[NO_REPOSITORY\]$/m);
     assert.match(r.stdout, /^FAILED +docs -> rekeyed: .*\[WRONG_PASSWORD\]$/m);
     assert.match(r.stdout, /^PASSED +docs -> repo: snapshot [0-9a-f]{8}, 1\/2 files restored and verified/m);
     assert.doesNotMatch(r.stdout + r.stderr, /repo init/);

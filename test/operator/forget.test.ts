@@ -253,7 +253,7 @@ ${repository}sources:
     assert.equal((await resticSnapshots(repo, pw, 'source:docs')).length, 2);
     const r = await lifeboat(config, ['forget']);
     assert.equal(r.code, 10, show(r));
-    assert.match(r.stderr, new RegExp(`^lifeboat: usb-lost: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^lifeboat: usb-lost: Cannot open the repository of destination usb-lost: there is no repository on ${drive.label} at ${path.join(mnt, 'lifeboat')} \\(no config file, no enrolment marker\\) \\[NO_REPOSITORY\\]$`, 'm'));
     assert.doesNotMatch(r.stderr + r.stdout, /repo init/, 'a lost backup is not a repository to create');
     assert.match(r.stdout, /^usb-lost: failed: /m);
     assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
@@ -272,7 +272,7 @@ ${repository}sources:
   test('snapshots reports every destination: the lost repository as failed, the unplugged drive as skipped, the rest listed', async () => {
     const r = await lifeboat(config, ['snapshots', '--source', 'docs']);
     assert.equal(r.code, 10, show(r));
-    assert.match(r.stdout, /^usb-lost: failed: Cannot open destination usb-lost: .* there is no repository at /m);
+    assert.match(r.stdout, /^usb-lost: failed: Cannot open the repository of destination usb-lost: there is no repository on /m);
     assert.match(r.stdout, new RegExp(`^usb-away: skipped: ${awayLabel} is not plugged in$`, 'm'));
     const [newest] = await resticSnapshots(repo, pw, 'source:docs');
     assert.match(r.stdout, new RegExp(`^repo: 1 snapshot of docs\n  ${newest!.short_id}  `, 'm'));
@@ -281,8 +281,8 @@ ${repository}sources:
   test('restore from the drive says the repository is missing there and points at the other destinations, not at repo init', async () => {
     const r = await lifeboat(config, ['restore', '--source', 'docs', '--destination', 'usb-lost', '--target', s.path('t')]);
     assert.equal(r.code, 10, show(r));
-    assert.match(r.stderr, new RegExp(`^lifeboat: Cannot open destination usb-lost: ${drive.label} is mounted at ${mnt}, but there is no repository at ${path.join(mnt, 'lifeboat')} \\[NO_REPOSITORY\\]$`, 'm'));
-    assert.match(r.stderr, /^ {2}hint: the backup is missing from that destination: restore from another destination \(usb-away, repo\), and check that the right drive is there/m);
+    assert.match(r.stderr, new RegExp(`^lifeboat: Cannot open the repository of destination usb-lost: there is no repository on ${drive.label} at ${path.join(mnt, 'lifeboat')} \\(no config file, no enrolment marker\\) \\[NO_REPOSITORY\\]$`, 'm'));
+    assert.match(r.stderr, /^ {2}hint: if lifeboat backed up to usb-lost before, .*put the right drive in place, or restore from another destination \(usb-away, repo\)/m);
     assert.doesNotMatch(r.stderr, /repo init/);
   });
 });

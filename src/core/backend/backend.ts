@@ -69,3 +69,10 @@ export interface Backend {
   list(type: FileType): AsyncIterable<FileInfo>;
   close(): Promise<void>;
 }
+
+/** A listing read to its end: for wrappers that must hold a connection, or retry, around all of it. */
+export async function readListing(backend: Pick<Backend, 'list'>, type: FileType): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (const f of backend.list(type)) out.push(f);
+  return out;
+}

@@ -5,7 +5,7 @@
  * or abort, as an upload does; a backup keeps a data and a tree pack open at once, so give a
  * writer at least 3 connections (restic's defaults are 5 to 7).
  */
-import type { Backend, FileInfo, FileType, SaveStream } from './backend.ts';
+import { readListing, type Backend, type FileInfo, type FileType, type SaveStream } from './backend.ts';
 
 export class LimitBackend implements Backend {
   readonly location: string;
@@ -121,11 +121,7 @@ export class LimitBackend implements Backend {
 
   /** A listing holds one connection while it is read to the end. */
   async *list(type: FileType): AsyncIterable<FileInfo> {
-    const all = await this.limited(async () => {
-      const out: FileInfo[] = [];
-      for await (const f of this.inner.list(type)) out.push(f);
-      return out;
-    });
+    const all = await this.limited(() => readListing(this.inner, type));
     yield* all;
   }
 

@@ -10,7 +10,7 @@
  * (saveStream) is passed through unretried: its parts are gone once written.
  */
 import { LifeboatError } from '../errors.ts';
-import type { Backend, FileInfo, FileType, SaveStream } from './backend.ts';
+import { readListing, type Backend, type FileInfo, type FileType, type SaveStream } from './backend.ts';
 
 const TRANSIENT_ERRNO = new Set(['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'EBUSY']);
 
@@ -101,11 +101,7 @@ export class RetryBackend implements Backend {
 
   /** A listing is retried from the start, and only before its first entry was handed out. */
   async *list(type: FileType): AsyncIterable<FileInfo> {
-    const all = await this.retry(`list ${type}`, async () => {
-      const out: FileInfo[] = [];
-      for await (const f of this.inner.list(type)) out.push(f);
-      return out;
-    });
+    const all = await this.retry(`list ${type}`, () => readListing(this.inner, type));
     yield* all;
   }
 

@@ -17,7 +17,7 @@ import { check, type Finding } from '../../core/checker/checker.ts';
 import type { Config, Destination } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import { deviceView } from '../jobs/cell-context.ts';
-import { openDestinationRepository } from './open-destination-repository.ts';
+import { openDestinationRepository } from '../destination/index.ts';
 
 export type DestinationCheck =
   | {

@@ -10,4 +10,3 @@
  * password never leaves destinationPassword.
  */
 export { checkDestinations, failureCodes, type CheckDestinationsDeps, type CheckDestinationsOptions, type CheckEvent, type DestinationCheck } from './check-destinations.ts';
-export { openDestinationRepository, type ReadyPlace, type RepositoryDestination } from './open-destination-repository.ts';

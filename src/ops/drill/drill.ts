@@ -33,7 +33,7 @@ import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import { mirrorPaths } from '../mirror/mirror.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { deviceView, sourceTag } from '../jobs/cell-context.ts';
-import { destinationPassword } from '../jobs/destination-password.ts';
+import { openDestinationRepository } from '../destination/index.ts';
 import { selectCells } from '../jobs/run-coverage.ts';
 import { enrolledLastSuccess } from '../jobs/enrolled-view.ts';
 import { postgresDrill } from './postgres-drill.ts';
@@ -136,8 +136,7 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
   const st = await checkDestination(deviceView(destination), deps.probe);
   if (st.state !== 'ready') return { ...base, outcome: 'skipped', why: st.why };
   if (destination.format === 'mirror') return drillMirror(source, destination, opts, deps);
-  const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
-  const repo = await Repository.open(new LocalBackend(destination.root), { password });
+  const repo = await openDestinationRepository(destination, st, { others: source.destinations.filter((d) => d !== destination.name) });
   const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-drill-'));
   try {
     await repo.loadIndex();

@@ -18,7 +18,7 @@ import type { DeviceProbe, EnrolledState } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { sourceTag } from './cell-context.ts';
 import { checkEnrolled, enrolledHistory, repositoryMismatch } from './enrolled-view.ts';
-import { destinationPassword } from './destination-password.ts';
+import { repositoryPassword } from '../destination/index.ts';
 import { selectCells, unavailable } from './run-coverage.ts';
 
 export type CellState = 'OK' | 'DUE' | 'STALE' | 'NEVER' | 'ABSENT' | 'FAILED' | 'INTERRUPTED' | 'MISSING';
@@ -73,7 +73,7 @@ export async function coverageStatus(config: Config, deps: { probe: DeviceProbe;
       deps.state.markSeen({ destination: d.name, lastSeen: now, label: st.label, uuid: st.uuid });
       if (d.format === 'repository') {
         try {
-          const password = await destinationPassword({ name: d.name, passwordFile: d.password.kind === 'file' ? d.password.path : undefined, passwordCommand: d.password.kind === 'command' ? d.password.command.argv : undefined });
+          const password = await repositoryPassword(d);
           const repo = await Repository.open(new LocalBackend(d.root), { password });
           try {
             const wrong = repositoryMismatch(d.name, { actual: repo.config.id, marker: st.marker.repository_id, enrolment: deps.state.enrolment(d.name) });

@@ -34,7 +34,7 @@ import {
   type MarkerState,
 } from '../devices/index.ts';
 import type { Enrolment, StateStore } from '../state/state-store.ts';
-import { destinationPassword } from './destination-password.ts';
+import { repositoryPassword } from '../destination/index.ts';
 import { deviceView } from './cell-context.ts';
 import { enrolledView } from './enrolled-view.ts';
 
@@ -142,7 +142,7 @@ async function enrollReady(dest: ConfigDestination, state: DestinationState, dep
   let repositoryId: string | undefined;
   const backend = new LocalBackend(state.root);
   if (dest.format === 'repository') {
-    password = await destinationPassword({ name, passwordFile: dest.password.kind === 'file' ? dest.password.path : undefined, passwordCommand: dest.password.kind === 'command' ? dest.password.command.argv : undefined });
+    password = await repositoryPassword(dest);
     if (await backend.exists()) {
       const repo = await Repository.open(backend, { password });
       repositoryId = repo.config.id;

@@ -22,7 +22,7 @@ import { closest, nominalIntervalSeconds, type Config, type Destination, type So
 import { checkSpace, isAway, type EnrolledState } from '../devices/index.ts';
 import { commandOutput } from '../hooks/command-output.ts';
 import { mirrorCopyPath, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
-import { destinationPassword } from './destination-password.ts';
+import { repositoryPassword } from '../destination/index.ts';
 import { lockDestination } from './destination-lock.ts';
 import { cellRefusal, mirrorBytesToWrite } from './source-guards.ts';
 import { sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
@@ -172,7 +172,7 @@ async function runDestination(
   let setupError: ErrorInfo | undefined;
   if (destination.format === 'repository') {
     try {
-      const password = await destinationPassword({ name: destination.name, passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined, passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined });
+      const password = await repositoryPassword(destination);
       repo = await Repository.open(new LocalBackend(destination.root), { password });
       const mismatch = repositoryMismatch(destination.name, { actual: repo.config.id, marker: state.marker.repository_id, enrolment: deps.state.enrolment(destination.name) });
       if (mismatch) setupError = { code: 'DEVICE_UNAVAILABLE', message: mismatch };

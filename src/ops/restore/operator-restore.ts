@@ -26,7 +26,7 @@ import type { Config, Destination, Source } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import { deviceView } from '../jobs/cell-context.ts';
 import { runRsync } from '../mirror/mirror.ts';
-import { openDestinationRepository } from './destination-repository.ts';
+import { openDestinationRepository } from '../destination/index.ts';
 import { findMissingPath, missingPathError, type ListDir } from './missing-path.ts';
 import { isBackupOf, safetySourceOf, safetyTags } from './safety-snapshot.ts';
 
@@ -124,7 +124,7 @@ export async function operatorRestore(config: Config, opts: OperatorRestoreOptio
   const wanted = (opts.paths ?? []).map((p) => path.resolve(p));
   const include = wanted.length > 0 ? compilePatterns(wanted.map((p) => p.replace(/[\\*?[]/g, (c) => '\\' + c))) : undefined;
   if (dest.format === 'mirror') return mirrorRestore(source, dest, { ...opts, paths: wanted });
-  const repo = await openDestinationRepository(dest, { others: source.destinations.filter((d) => d !== dest.name) });
+  const repo = await openDestinationRepository(dest, undefined, { others: source.destinations.filter((d) => d !== dest.name) });
   try {
     await repo.loadIndex();
     const all = await repo.listSnapshots({ onError: () => {} });

@@ -12,7 +12,7 @@ import { didYouMean } from '../../config/index.ts';
 import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import { deviceView, sourceTag } from '../jobs/cell-context.ts';
 import { VERIFIED_TAG } from '../drill/drill.ts';
-import { openDestinationRepository, unavailableIsFailure } from './destination-repository.ts';
+import { openDestinationRepository, unavailableIsFailure } from '../destination/index.ts';
 import { isBackupOf, isSafetySnapshot, safetyExpiry, safetySourceOf } from './safety-snapshot.ts';
 
 export interface ListedSnapshot {
@@ -65,7 +65,7 @@ async function snapshotsOn(d: Destination, source: { readonly name: string } | u
     throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot list snapshots on ${d.name}: ${st.why}`);
   }
   if (d.format === 'mirror') return { destination: d.name, state: 'mirror', why: `a mirror holds the current copy (older versions are plain files under ${d.root}/versions/)` };
-  const repo = await openDestinationRepository(d);
+  const repo = await openDestinationRepository(d, st);
   try {
     const all = await repo.listSnapshots({ onError: () => {} });
     const mine = source ? all.filter((s) => isBackupOf(source, s.snapshot) || safetySourceOf(s.snapshot) === source.name) : all;

@@ -23,7 +23,7 @@ import { checkDestination, type DeviceProbe } from '../devices/index.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { deviceView } from '../jobs/cell-context.ts';
 import { VERIFIED_TAG } from '../drill/drill.ts';
-import { openDestinationRepository, unavailableIsFailure } from '../restore/destination-repository.ts';
+import { openDestinationRepository, unavailableIsFailure } from '../destination/index.ts';
 import { isBackupOf } from '../restore/safety-snapshot.ts';
 import { formatSafetyPlan, planSafetyRetention, type SafetyDecision } from './safety-retention.ts';
 
@@ -79,7 +79,7 @@ async function retentionFor(config: Config, d: Destination, opts: { prune?: bool
     if (!unavailableIsFailure(d, st)) return { ...base, skipped: st.why };
     throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot apply retention on ${d.name}: ${st.why}`);
   }
-  const repo = await openDestinationRepository(d);
+  const repo = await openDestinationRepository(d, st);
   try {
     // Exclusive for the whole operation, planning included: no backup can slip in between.
     const lock = opts.dryRun ? undefined : await repo.lock(true);

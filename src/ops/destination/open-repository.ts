@@ -13,7 +13,7 @@ import { LifeboatError } from '../../core/errors.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import type { Destination, RepositoryFormat } from '../../config/index.ts';
 import { driveName, readMarker, verifyMarker, type MarkerState } from '../devices/index.ts';
-import { destinationPassword } from '../jobs/destination-password.ts';
+import { repositoryPassword } from './destination-password.ts';
 
 export type RepositoryDestination = Destination & RepositoryFormat;
 
@@ -30,19 +30,27 @@ export interface ReadyPlace {
  * repository id shows this is not what was enrolled as this destination (a copy, another drive).
  * A repository without a marker is opened: reading it is harmless, and runs refuse it anyway.
  */
-export async function openDestinationRepository(destination: RepositoryDestination, place: ReadyPlace): Promise<Repository> {
+export interface OpenRepositoryOptions {
+  /** The source's other destinations, named in the hint when this one's repository is gone. */
+  readonly others?: readonly string[] | undefined;
+  /** The repository id the state store recorded at enrolment: another repository here is refused too. */
+  readonly enrolledRepositoryId?: string | undefined;
+}
+
+/** Where a destination's repository is, by its config alone (a usb drive's configured label and UUID). */
+function configuredPlace(d: Destination): ReadyPlace {
+  return { root: d.root, ...(d.kind === 'usb' && d.label ? { label: d.label } : {}), ...(d.kind === 'usb' && d.uuid ? { uuid: d.uuid } : {}) };
+}
+
+export async function openDestinationRepository(destination: RepositoryDestination, place: ReadyPlace = configuredPlace(destination), opts: OpenRepositoryOptions = {}): Promise<Repository> {
   const backend = new LocalBackend(place.root);
   const marker = await readMarker(place.root);
-  if (!(await backend.exists())) throw missingRepository(destination, place, marker);
+  if (!(await backend.exists())) throw missingRepository(destination, place, marker, opts.others);
   const notEnrolled = (why: string): LifeboatError =>
     new LifeboatError('DEVICE_UNAVAILABLE', `Cannot open the repository of destination ${destination.name}: ${why}`, { hint: `put the ${placeWord(destination)} enrolled as ${destination.name} in place` });
   const refused = marker.state === 'missing' ? undefined : verifyMarker(marker, { destination: destination.name, ...(place.label ? { label: place.label } : {}), ...(place.uuid ? { uuid: place.uuid } : {}) });
   if (refused !== undefined) throw notEnrolled(refused);
-  const password = await destinationPassword({
-    name: destination.name,
-    passwordFile: destination.password.kind === 'file' ? destination.password.path : undefined,
-    passwordCommand: destination.password.kind === 'command' ? destination.password.command.argv : undefined,
-  });
+  const password = await repositoryPassword(destination);
   let repo: Repository;
   try {
     repo = await Repository.open(backend, { password });
@@ -60,6 +68,10 @@ export async function openDestinationRepository(destination: RepositoryDestinati
     await repo.close();
     throw notEnrolled(`the repository at ${place.root} (${repo.config.id.slice(0, 10)}) is not the one enrolled there (${enrolled.slice(0, 10)})`);
   }
+  if (opts.enrolledRepositoryId !== undefined && opts.enrolledRepositoryId !== repo.config.id) {
+    await repo.close();
+    throw notEnrolled(`the repository at ${place.root} (${repo.config.id.slice(0, 10)}) is not the one enrolled on this server (${opts.enrolledRepositoryId.slice(0, 10)})`);
+  }
   return repo;
 }
 
@@ -68,18 +80,29 @@ function placeWord(d: Destination): string {
 }
 
 /** NO_REPOSITORY saying whether a repository was enrolled here (the marker) and what to do. */
-function missingRepository(d: RepositoryDestination, place: ReadyPlace, marker: MarkerState): LifeboatError {
+function missingRepository(d: RepositoryDestination, place: ReadyPlace, marker: MarkerState, others: readonly string[] | undefined): LifeboatError {
+  const copies = others !== undefined && others.length > 0 ? `restore from another destination (${others.join(', ')})` : 'the other destinations of its sources still hold copies (`lifeboat status` shows them; `lifeboat restore --source S --destination OTHER` restores from one)';
   const where = d.kind === 'usb' ? `${driveName({ name: d.name, ...(place.label ? { label: place.label } : {}), ...(place.uuid ? { uuid: place.uuid } : {}) })} at ${place.root}` : place.root;
   const enroll = `\`lifeboat drive enroll ${d.name}\``;
   if (marker.state === 'present') {
     const m = marker.marker;
     const id = m.repository_id !== undefined ? ` (${m.repository_id.slice(0, 10)})` : '';
     return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: the repository enrolled there${id} on ${m.enrolled_at.slice(0, 10)} is missing; ${where} has its marker but no config file`, {
-      hint: `that backup is lost: the other destinations of its sources still hold copies (\`lifeboat status\` shows them; \`lifeboat restore --source S --destination OTHER\` restores from one); once you know why it went, start a new repository here with ${enroll}`,
+      hint: `that backup is lost: ${copies}; once you know why it went, start a new repository here with ${enroll}`,
     });
   }
   const other = d.kind === 'usb' ? 'another drive with the same label' : d.kind === 'nas' ? 'a replaced or emptied share' : 'an emptied directory';
   return new LifeboatError('NO_REPOSITORY', `Cannot open the repository of destination ${d.name}: there is no repository on ${where} (no config file, no enrolment marker)`, {
-    hint: `if lifeboat backed up to ${d.name} before, this is ${other} and that backup is not here: put the right ${placeWord(d)} in place; the other destinations still hold copies. A destination never used yet is prepared with ${enroll}`,
+    hint: `if lifeboat backed up to ${d.name} before, this is ${other} and that backup is not here: put the right ${placeWord(d)} in place, or ${others !== undefined && others.length > 0 ? copies : 'use another destination, which still holds copies'}. A destination never used yet is prepared with ${enroll}`,
   });
+}
+
+/**
+ * Whether a destination that is not ready counts as a failure of a command that goes over every
+ * destination. A USB drive that is simply not plugged in is the normal state of an off-site
+ * copy: skipped, with its reason. Anything else (a drive plugged in but not mounted or the wrong
+ * one, a share or folder that is not there) is a failure.
+ */
+export function unavailableIsFailure(dest: Pick<Destination, 'kind'>, st: { readonly state: string }): boolean {
+  return !(dest.kind === 'usb' && st.state === 'absent');
 }

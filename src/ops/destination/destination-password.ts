@@ -6,6 +6,16 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { LifeboatError } from '../../core/errors.ts';
+import type { Destination, RepositoryFormat } from '../../config/index.ts';
+
+/** The password of a repository destination of the coverage map (its password_file or password_command). */
+export function repositoryPassword(dest: Destination & RepositoryFormat): Promise<string> {
+  return destinationPassword({
+    name: dest.name,
+    passwordFile: dest.password.kind === 'file' ? dest.password.path : undefined,
+    passwordCommand: dest.password.kind === 'command' ? dest.password.command.argv : undefined,
+  });
+}
 
 export async function destinationPassword(dest: { name: string; passwordFile?: string | undefined; passwordCommand?: readonly string[] | undefined }): Promise<string> {
   if (dest.passwordFile) {

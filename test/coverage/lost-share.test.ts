@@ -64,7 +64,8 @@ sources:
     assert.match(e.stderr, /^lifeboat: Cannot enroll nas: .* is not a mount point: the share of 'nas' is not mounted, nothing will be written there \[DEVICE_UNAVAILABLE\]$/m);
     assert.deepEqual(await fsp.readdir(share), []);
     const text = await lifeboat(config, ['status']);
-    assert.match(text.stdout, /^NEVER +data +nas .* not mounted, seen never$/m);
+    // A share that should always be there and is not mounted is a failure (issue 16 item 13), not NEVER.
+    assert.match(text.stdout, /^FAILED +data +nas .* not mounted, seen never$/m);
     assert.match(text.stdout, /^nas: .* is not a mount point: the share of 'nas' is not mounted/m);
   });
 
@@ -91,7 +92,7 @@ sources:
     await umount(share);
     await mountShare(share);
     const r = await lifeboat(config, ['run', '--json']);
-    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.code, 10, r.stdout + r.stderr); // NO_REPOSITORY for both cells: the enrolled copies are gone
     const { cells } = runLines(r.stdout);
     const nas = cell(cells, 'data', 'nas');
     assert.equal(nas.outcome, 'failed');

@@ -136,7 +136,8 @@ async function drillCell(source: Source, destination: Destination, opts: DrillOp
   const st = await checkDestination(deviceView(destination), deps.probe);
   if (st.state !== 'ready') return { ...base, outcome: 'skipped', why: st.why };
   if (destination.format === 'mirror') return drillMirror(source, destination, opts, deps);
-  const repo = await openDestinationRepository(destination, st, { others: source.destinations.filter((d) => d !== destination.name) });
+  // A drill passes only for the repository enrolled on this server: it tags what it verified.
+  const repo = await openDestinationRepository(destination, st, { others: source.destinations.filter((d) => d !== destination.name), enrolledRepositoryId: deps.state.enrolment(destination.name)?.repositoryId });
   const scratch = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-drill-'));
   try {
     await repo.loadIndex();

@@ -79,7 +79,8 @@ async function retentionFor(config: Config, d: Destination, opts: { prune?: bool
     if (!unavailableIsFailure(d, st)) return { ...base, skipped: st.why };
     throw new LifeboatError('DEVICE_UNAVAILABLE', `Cannot apply retention on ${d.name}: ${st.why}`);
   }
-  const repo = await openDestinationRepository(d, st);
+  // Retention deletes: only from the repository enrolled on this server, never from one put in its place.
+  const repo = await openDestinationRepository(d, st, { enrolledRepositoryId: deps.state.enrolment(d.name)?.repositoryId });
   try {
     // Exclusive for the whole operation, planning included: no backup can slip in between.
     const lock = opts.dryRun ? undefined : await repo.lock(true);

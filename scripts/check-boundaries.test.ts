@@ -55,6 +55,10 @@ test('a clean tree passes, and each planted violation is found and named', (t) =
   assert.deepEqual(check({ 'src/ops/jobs/run.ts': "import { open } from '../../core/repo/open.ts';\n" }), [
     'deep: src/ops/jobs/run.ts imports src/core/repo/open.ts: src/core/repo is entered only through its index.ts',
   ]);
+  assert.deepEqual(check({ 'src/core/repo/test-fixture.ts': 'export const f = 1;\n', 'src/ops/jobs/run.test.ts': "import { f } from '../../core/repo/test-fixture.ts';\n" }), [], 'a test may use a test helper');
+  assert.deepEqual(check({ 'src/core/repo/test-fixture.ts': 'export const f = 1;\n', 'src/ops/jobs/run.ts': "import { f } from '../../core/repo/test-fixture.ts';\n" }), [
+    'deep: src/ops/jobs/run.ts imports src/core/repo/test-fixture.ts: src/core/repo is entered only through its index.ts',
+  ]);
   assert.deepEqual(check({ 'src/core/a/a.ts': "import '../b/b.ts';\n", 'src/core/b/b.ts': "import '../c/c.ts';\n", 'src/core/c/c.ts': "import type { A } from '../a/a.ts';\n" }), [
     'cycle: folders import each other in a circle: src/core/a, src/core/b, src/core/c',
   ]);

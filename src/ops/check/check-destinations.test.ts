@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LocalBackend } from '../../core/backend/index.ts';
-import { Repository } from '../../core/repository/repository.ts';
-import { parseConfigText, type Config } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
+import { localDestinationsConfig } from '../destination/test-destinations.ts';
 import { systemProbe } from '../devices/index.ts';
 import { checkDestinations, failureCodes, type CheckEvent } from './check-destinations.ts';
 
@@ -15,15 +14,7 @@ describe('checkDestinations on local repositories', () => {
 
   before(async () => {
     dir = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-check-unit-'));
-    await fsp.writeFile(path.join(dir, 'password'), 'unit password\n', { mode: 0o600 });
-    const repo = await Repository.init(new LocalBackend(path.join(dir, 'good')), 'unit password');
-    await repo.close();
-    await fsp.mkdir(path.join(dir, 'empty'));
-    const local = (name: string): string => `  ${name}:\n    kind: local\n    path: ${path.join(dir, name)}\n    password_file: ${path.join(dir, 'password')}\n`;
-    const text = `destinations:\n${local('empty')}${local('good')}sources:\n  s:\n    paths: [${dir}]\n    priority: low\n    frequency: manual\n    destinations: [empty, good]\n`;
-    const r = await parseConfigText(text, 'c.yaml', { readFile: (p) => fsp.readFile(p, 'utf8'), exists: (p) => existsSync(p), env: {} });
-    assert.deepEqual(r.problems, []);
-    config = r.config;
+    ({ config } = await localDestinationsConfig(dir, ['empty', 'good'], ['good']));
   });
 
   after(async () => {

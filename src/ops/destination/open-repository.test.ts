@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LifeboatError } from '../../core/errors.ts';
-import { LocalBackend } from '../../core/backend/index.ts';
-import { Repository } from '../../core/repository/repository.ts';
-import { parseConfigText, type Destination } from '../../config/index.ts';
+import type { Destination } from '../../config/index.ts';
 import { openDestinationRepository, type RepositoryDestination } from './open-repository.ts';
+import { localDestinationsConfig } from './test-destinations.ts';
 
 describe('openDestinationRepository', () => {
   let dir: string;
@@ -18,16 +17,9 @@ describe('openDestinationRepository', () => {
 
   before(async () => {
     dir = await fsp.mkdtemp(path.join(tmpdir(), 'lifeboat-open-repo-'));
-    await fsp.writeFile(path.join(dir, 'password'), 'unit password\n', { mode: 0o600 });
-    const repo = await Repository.init(new LocalBackend(path.join(dir, 'good')), 'unit password');
-    id = repo.config.id;
-    await repo.close();
-    await fsp.mkdir(path.join(dir, 'empty'));
-    const local = (name: string): string => `  ${name}:\n    kind: local\n    path: ${path.join(dir, name)}\n    password_file: ${path.join(dir, 'password')}\n`;
-    const text = `destinations:\n${local('empty')}${local('good')}sources:\n  s:\n    paths: [${dir}]\n    priority: low\n    frequency: manual\n    destinations: [empty, good]\n`;
-    const r = await parseConfigText(text, 'c.yaml', { readFile: (p) => fsp.readFile(p, 'utf8'), exists: (p) => existsSync(p), env: {} });
-    assert.deepEqual(r.problems, []);
-    dests = [...r.config.destinations];
+    const { config, ids } = await localDestinationsConfig(dir, ['empty', 'good'], ['good']);
+    dests = [...config.destinations];
+    id = ids.get('good')!;
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 

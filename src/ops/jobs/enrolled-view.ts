@@ -19,9 +19,10 @@ export function enrolledView(dest: ConfigDestination, state: StateStore): Destin
  * recorded knows none: the first ready check with a valid marker records the marker's identity,
  * so from then on an impostor is told by its UUID.
  */
-export async function checkEnrolled(dest: ConfigDestination, deps: { probe: DeviceProbe; state: StateStore }): Promise<EnrolledState> {
+export async function checkEnrolled(dest: ConfigDestination, deps: { probe: DeviceProbe; state: StateStore }, opts: { readonly adopt?: boolean } = {}): Promise<EnrolledState> {
   const st = await checkEnrolledDestination(enrolledView(dest, deps.state), deps.probe);
-  if (st.state === 'ready' && deps.state.enrolment(dest.name) === undefined) {
+  // `adopt: false` (a plan, a dry run) looks without recording anything.
+  if (st.state === 'ready' && opts.adopt !== false && deps.state.enrolment(dest.name) === undefined) {
     const m = st.marker;
     const at = Date.parse(m.enrolled_at);
     deps.state.recordEnrolment({ destination: dest.name, label: m.label ?? undefined, uuid: m.uuid ?? undefined, repositoryId: m.repository_id, enrolledAt: Number.isFinite(at) ? at : 0 });

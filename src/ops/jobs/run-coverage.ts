@@ -85,7 +85,8 @@ export async function planRun(config: Config, sel: RunSelection, deps: Pick<RunD
   const plan: DestinationPlan[] = [];
   for (const { destination, sources } of byDest.values()) {
     const due = sources.filter((s) => !sel.due || isDue(s, enrolledLastSuccess(deps.state, s.name, destination.name)?.finishedAt, nowMs));
-    plan.push({ destination, state: await checkEnrolled(destination, deps), due, notDue: sources.filter((s) => !due.includes(s)) });
+    // The plan records nothing (run --dry-run shows it); the run checks again before it writes.
+    plan.push({ destination, state: await checkEnrolled(destination, deps, { adopt: false }), due, notDue: sources.filter((s) => !due.includes(s)) });
   }
   return plan;
 }

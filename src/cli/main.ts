@@ -10,9 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LifeboatError } from '../core/errors.ts';
-import { closest } from '../config/index.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { parseWorkerCount, setDefaultWorkers } from '../core/workers/index.ts';
 // Command modules load on demand: a `repo` command should not pay for YAML, zod and SQLite.
 const repoCommands = () => import('./repo-commands.ts');
 const coverage = () => import('./coverage-commands.ts');
@@ -119,7 +117,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const env = process.env;
-  setDefaultWorkers(parseWorkerCount(env.LIFEBOAT_WORKERS));
+  // Loaded only when set: the workers module brings the seal rings, zstd and the chunker, which
+  // a command that needs none of them should not pay for at start-up.
+  if (env.LIFEBOAT_WORKERS !== undefined && env.LIFEBOAT_WORKERS !== '') {
+    const workers = await import('../core/workers/index.ts');
+    workers.setDefaultWorkers(workers.parseWorkerCount(env.LIFEBOAT_WORKERS));
+  }
   switch (group) {
     case 'repo':
       return (await repoCommands()).runRepoCommand(rest, env);
@@ -148,7 +151,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'demo':
       return (await import('./demo.ts')).runDemo(rest, (s) => process.stdout.write(s + '\n'));
   }
-  const near = closest(group, COMMANDS);
+  // The config module (YAML, zod) loads only on this error path, not for every command.
+  const near = (await import('../config/index.ts')).closest(group, COMMANDS);
   throw new LifeboatError('USAGE', `Unknown command ${JSON.stringify(group)}${near ? `: did you mean ${near}?` : ''}`, { hint: 'run `lifeboat --help`' });
 }
 

@@ -19,7 +19,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Source } from '../../config/index.ts';
-import { compilePatterns, readExcludeFile, type Env } from '../../core/filter/index.ts';
+import { compilePatterns, type Env } from '../../core/filter/index.ts';
+import { sourceExcludePatterns } from '../jobs/source-guards.ts';
 import { keepsNanoseconds, mirrorPaths, type ExcludeMatcher } from '../mirror/mirror.ts';
 import { drillSlice, type DrillCursor } from './drill-slice.ts';
 import { sha256File } from './file-digest.ts';
@@ -124,9 +125,7 @@ export async function mirrorDrill(input: MirrorDrillInput): Promise<MirrorDrillO
 
 /** The matcher a run of `source` excludes with (as run-coverage builds it), undefined when it excludes nothing. */
 export async function sourceExcludes(source: Source, env: Env): Promise<ExcludeMatcher | undefined> {
-  if (source.kind !== 'paths') return undefined;
-  const patterns = [...source.exclude];
-  for (const f of source.exclude_from) patterns.push(...(await readExcludeFile(f, env)));
+  const patterns = await sourceExcludePatterns(source, env);
   return patterns.length > 0 ? compilePatterns(patterns) : undefined;
 }
 

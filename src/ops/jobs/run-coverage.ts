@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { LocalBackend } from '../../core/backend/index.ts';
 import { Repository } from '../../core/repository/repository.ts';
 import { backup } from '../../core/archiver/archiver.ts';
-import { compilePatterns, readExcludeFile } from '../../core/filter/index.ts';
+import { compilePatterns } from '../../core/filter/index.ts';
 import { LifeboatError, errorInfo, type ErrorInfo } from '../../core/errors.ts';
 import { closest, nominalIntervalSeconds, type Config, type Destination, type Source } from '../../config/index.ts';
 import { checkSpace, isAway, type EnrolledState } from '../devices/index.ts';
@@ -24,7 +24,7 @@ import { commandOutput } from '../hooks/command-output.ts';
 import { mirrorCopyPath, mirrorSource, mirrorStream } from '../mirror/mirror.ts';
 import { repositoryPassword } from '../destination/index.ts';
 import { lockDestination } from './destination-lock.ts';
-import { cellRefusal, mirrorBytesToWrite } from './source-guards.ts';
+import { cellRefusal, mirrorBytesToWrite, sourceExcludePatterns } from './source-guards.ts';
 import { sourceTag, type CellOutcome, type CellResult, type RunDeps } from './cell-context.ts';
 import { checkEnrolled, enrolledLastSuccess, repositoryMismatch } from './enrolled-view.ts';
 
@@ -208,11 +208,7 @@ async function runCell(config: Config, source: Source, destination: Destination,
   const base = { source: source.name, destination: destination.name };
   const refusal = await cellRefusal(source, destination, deps.probe);
   if (refusal) throw refusal;
-  const patterns: string[] = [];
-  if (source.kind === 'paths') {
-    patterns.push(...source.exclude);
-    for (const f of source.exclude_from) patterns.push(...(await readExcludeFile(f, deps.env)));
-  }
+  const patterns = await sourceExcludePatterns(source, deps.env);
   const exclude = patterns.length > 0 ? compilePatterns(patterns) : undefined;
   // Only a mirror is estimated: rsync writes exactly the files its quick check finds changed.
   // A repository is not: deduplication decides what it writes, and no estimate from file

@@ -7,6 +7,7 @@ import { LifeboatError } from '../../core/errors.ts';
 import type { Destination, PathsSource, Source } from '../../config/index.ts';
 import { isMountPoint, parseMountinfo } from '../devices/index.ts';
 import type { DeviceProbe } from '../devices/index.ts';
+import { readExcludeFile, type Env } from '../../core/filter/index.ts';
 
 /**
  * Why this cell must not be written, checked before anything is: a sensitive source to an
@@ -99,4 +100,12 @@ export async function mirrorBytesToWrite(paths: readonly string[], copyOf: (sour
   };
   for (const p of paths) await walk(p, copyOf(p));
   return total + Math.ceil(total * 0.01) + (1 << 20);
+}
+
+/** A source's exclude patterns: its `exclude` list, then each `exclude_from` file's (run and mirror drill share them). */
+export async function sourceExcludePatterns(source: Source, env: Env): Promise<string[]> {
+  if (source.kind !== 'paths') return [];
+  const patterns = [...source.exclude];
+  for (const f of source.exclude_from) patterns.push(...(await readExcludeFile(f, env)));
+  return patterns;
 }
